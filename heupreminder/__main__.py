@@ -1,0 +1,3 @@
+from heupreminder.cli import main
+
+main()

@@ -1,0 +1,192 @@
+"""The `heupreminder` command line: a thin layer over the service and the database.
+
+Exit status: 0 success, 1 a runtime failure (a channel that did not accept a
+test message), 2 a usage or config error. A person's mistake never gets a
+traceback: it gets the file, the key and what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+import click
+
+from heupreminder.catalog import NOT_MEDICAL_ADVICE, describe_catalog, test_message
+from heupreminder.config.loader import ConfigError, Settings, load_settings, resolve_config_path
+from heupreminder.config.starter import STARTER_CONFIG
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+config_option = click.option(
+    "--config", "-c", "config_path", type=click.Path(dir_okay=False),
+    envvar="HEUPREMINDER_CONFIG", show_envvar=True,
+    help="Config file (default: the platform config dir).",
+)
+
+
+def exits_on_config_error(func: Callable[P, R]) -> Callable[P, R]:
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as exc:
+            click.echo("heupreminder: the config has problems:", err=True)
+            for problem in exc.problems:
+                click.echo(f"  {problem}", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper()),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # APScheduler logs every run of the one-second tick at INFO; keep the log readable.
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
+    # Alembic announces its plugins and Apprise every send at INFO.
+    for chatty in ("alembic", "apprise"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.root.level))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--log-level", default="info", show_default=True,
+              type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False))
+@click.version_option(package_name="heupreminder")
+def main(log_level: str) -> None:
+    """Self-hosted reminders for hip health."""
+    setup_logging(log_level)
+
+
+@main.command()
+@config_option
+@exits_on_config_error
+def run(config_path: str | None) -> None:
+    """Run the service until SIGTERM or SIGINT (SIGHUP reloads the config)."""
+    from heupreminder.scheduler.service import Service
+
+    Service(config_path).run()
+
+
+@main.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(file: str | None, force: bool) -> None:
+    """Write a commented starter config."""
+    path = resolve_config_path(file)
+    if path.exists() and not force:
+        raise click.UsageError(f"{path} already exists (use --force to overwrite it)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(STARTER_CONFIG, encoding="utf-8")
+    click.echo(f"wrote {path}; check it with `heupreminder check-config {path}`")
+
+
+@main.command("check-config")
+@click.argument("file", required=False, type=click.Path(dir_okay=False),
+                envvar="HEUPREMINDER_CONFIG")
+@exits_on_config_error
+def check_config(file: str | None) -> None:
+    """Validate a config file; print every problem with its key path."""
+    settings = load_settings(file)
+    config = settings.config
+    routines = sum(len(p.routines) for p in config.people)
+    click.echo(f"{settings.path}: OK")
+    click.echo(f"  {len(config.people)} people, {routines} routines, "
+               f"{len(settings.channels)} channels")
+    click.echo(f"  database: {settings.masked_database_url}")
+    for name, channel in settings.channels.items():
+        click.echo(f"  channel {name}: {channel.masked_url}")
+
+
+@main.command()
+@click.option("--locale", type=click.Choice(["nl", "en"]), default="en", show_default=True)
+def catalog(locale: str) -> None:
+    """List the built-in exercises and supplements."""
+    for key, kind, summary in describe_catalog(locale):  # type: ignore[arg-type]
+        click.echo(f"{key:<20} {kind:<11} {summary}")
+    click.echo()
+    click.echo(NOT_MEDICAL_ADVICE[locale])  # type: ignore[index]
+
+
+def _open(settings: Settings) -> Any:
+    from heupreminder.db.engine import make_engine, make_sessionmaker
+    from heupreminder.db.migrate import upgrade
+
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    return make_sessionmaker(engine)
+
+
+@main.command()
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@exits_on_config_error
+def status(config_path: str | None, as_json: bool) -> None:
+    """People, routines, next reminder in local time, and the last result."""
+    from heupreminder.status import collect_status, render_status
+
+    settings = load_settings(config_path)
+    rows = collect_status(_open(settings))
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_status(rows))
+
+
+@main.command("send-test")
+@click.argument("person_id")
+@config_option
+@exits_on_config_error
+def send_test(person_id: str, config_path: str | None) -> None:
+    """Send a test message to each of a person's channels and report per channel."""
+    from heupreminder.delivery.sender import TransportError, send
+    from heupreminder.secrets import install_masker
+
+    settings = load_settings(config_path)
+    install_masker(settings.secrets)
+    config = settings.config
+    person = next((p for p in config.people if p.id == person_id), None)
+    if person is None:
+        known = ", ".join(p.id for p in config.people) or "none"
+        raise click.UsageError(f"no person {person_id!r} in {settings.path} (known: {known})")
+    title, body = test_message(config.person_locale(person), person.name)
+    failures = 0
+    for name in person.channels:
+        channel = settings.channels[name]
+        try:
+            send(channel, title, body)
+            click.echo(f"{name:<20} ok      {channel.masked_url}")
+        except TransportError as exc:
+            failures += 1
+            click.echo(f"{name:<20} FAILED  {channel.masked_url}: {exc.message}")
+    sys.exit(1 if failures else 0)
+
+
+@main.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@config_option
+@exits_on_config_error
+def db_upgrade(config_path: str | None) -> None:
+    """Bring the database schema up to date (also done at every start)."""
+    from heupreminder.db.engine import make_engine
+    from heupreminder.db.migrate import head_revision, upgrade
+
+    settings = load_settings(config_path)
+    changed = upgrade(make_engine(settings.database_url))
+    click.echo(f"database {'upgraded to' if changed else 'already at'} {head_revision()}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,224 @@
+"""Read, validate and resolve a config file into one typed `Settings` object.
+
+Every problem is collected and reported together, each with its file and key
+path (`people[0].routines[1].at: '25:00' is not a time`), so a person fixes
+their file in one round instead of one error per start.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import apprise
+import platformdirs
+from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from heupreminder.config.model import Config
+from heupreminder.delivery import console  # noqa: F401 - registers console:// with Apprise
+from heupreminder.secrets import secrets_in_url
+
+APP_NAME = "heupreminder"
+ENV_CONFIG = "HEUPREMINDER_CONFIG"
+ENV_DATABASE = "HEUPREMINDER_DATABASE_URL"
+
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; `problems` lists each, ready to print."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Channel:
+    name: str
+    url: str = field(repr=False)  # carries secrets: never log or print it
+    masked_url: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    path: Path
+    config: Config
+    channels: Mapping[str, Channel]
+    database_url: str = field(repr=False)
+    secrets: frozenset[str] = field(repr=False)
+
+    @property
+    def masked_database_url(self) -> str:
+        return mask_database_url(self.database_url)
+
+
+def default_config_path() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "heupreminder.toml"
+
+
+def resolve_config_path(path: str | os.PathLike[str] | None) -> Path:
+    """--config wins, then $HEUPREMINDER_CONFIG, then the platform config dir."""
+    if path:
+        return Path(path)
+    if os.environ.get(ENV_CONFIG):
+        return Path(os.environ[ENV_CONFIG])
+    return default_config_path()
+
+
+def default_database_url() -> str:
+    data_dir = Path(platformdirs.user_data_dir(APP_NAME))
+    return f"sqlite:///{data_dir / 'heupreminder.db'}"
+
+
+def mask_database_url(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable database URL>"
+
+
+def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Load and check the config at `path`; raise ConfigError listing every problem."""
+    config_path = resolve_config_path(path)
+    where = str(config_path)
+    try:
+        raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            [f"{where}: no such file (create one with `heupreminder init {where}`)"]
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{where}: cannot read: {exc}"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{where}: not valid TOML: {exc}"]) from None
+
+    problems: list[str] = []
+    config: Config | None = None
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as exc:
+        problems.extend(_describe_validation_error(exc))
+
+    channels, secrets, channel_problems = _resolve_channels(raw.get("channels"))
+    problems.extend(channel_problems)
+    raw_channels = raw.get("channels")
+    declared = raw_channels.keys() if isinstance(raw_channels, dict) else ()
+    problems.extend(_unknown_channel_references(raw.get("people"), declared))
+
+    database_url = os.environ.get(ENV_DATABASE) or _service_database(raw) or default_database_url()
+    try:
+        parsed = make_url(database_url)
+        if parsed.password:
+            secrets.add(str(parsed.password))
+    except ArgumentError:
+        problems.append("service.database: not a database URL (e.g. sqlite:///path/to.db)")
+
+    if problems or config is None:
+        raise ConfigError([f"{where}: {p}" for p in problems])
+    return Settings(
+        path=config_path,
+        config=config,
+        channels=channels,
+        database_url=database_url,
+        secrets=frozenset(secrets),
+    )
+
+
+def _service_database(raw: dict[str, Any]) -> str | None:
+    service = raw.get("service")
+    value = service.get("database") if isinstance(service, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def _key_path(loc: Iterable[int | str]) -> str:
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "(top level)"
+
+
+def _describe_validation_error(exc: ValidationError) -> list[str]:
+    problems = []
+    for error in exc.errors():
+        loc = [p for p in error["loc"] if not (isinstance(p, str) and "[" in p)]
+        kind = error["type"]
+        if kind == "extra_forbidden":
+            message = "unknown key"
+        elif kind == "missing":
+            message = "is required"
+        elif kind == "value_error":
+            message = str(error["msg"]).removeprefix("Value error, ")
+        else:
+            message = f"{error['msg']} (got {error.get('input')!r})"
+        problems.append(f"{_key_path(loc)}: {message}")
+    return problems
+
+
+def _expand_env(value: str, key: str, problems: list[str], secrets: set[str]) -> str:
+    """Replace ${NAME} with $NAME, or with the contents of the file named by $NAME_FILE."""
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name in os.environ:
+            secret = os.environ[name]
+        elif f"{name}_FILE" in os.environ:
+            try:
+                secret = Path(os.environ[f"{name}_FILE"]).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                problems.append(f"{key}: cannot read {name}_FILE: {exc.strerror}")
+                return ""
+        else:
+            problems.append(f"{key}: environment variable {name} is not set (nor {name}_FILE)")
+            return ""
+        if secret:
+            secrets.add(secret)
+        return secret
+
+    return _ENV_REFERENCE.sub(substitute, value)
+
+
+def _resolve_channels(raw: object) -> tuple[dict[str, Channel], set[str], list[str]]:
+    channels: dict[str, Channel] = {}
+    secrets: set[str] = set()
+    problems: list[str] = []
+    if not isinstance(raw, dict):
+        return channels, secrets, problems  # the model reports a wrong type
+    for name, value in raw.items():
+        key = f"channels.{name}"
+        if not isinstance(value, str):
+            continue  # reported by the model
+        before = len(problems)
+        url = _expand_env(value, key, problems, secrets)
+        if len(problems) > before:
+            continue
+        plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
+        if plugin is None:
+            problems.append(f"{key}: Apprise cannot use this URL ({_scheme(url)}://...)")
+            continue
+        masked = str(plugin.url(privacy=True))
+        secrets.update(secrets_in_url(url, masked))
+        channels[name] = Channel(name=name, url=url, masked_url=masked)
+    return channels, secrets, problems
+
+
+def _scheme(url: str) -> str:
+    return url.split("://", 1)[0] if "://" in url else "?"
+
+
+def _unknown_channel_references(raw_people: object, known: Iterable[str]) -> list[str]:
+    names = set(known)
+    problems = []
+    for i, person in enumerate(raw_people if isinstance(raw_people, list) else []):
+        refs = person.get("channels") if isinstance(person, dict) else None
+        for j, ref in enumerate(refs if isinstance(refs, list) else []):
+            if isinstance(ref, str) and ref not in names:
+                problems.append(f"people[{i}].channels[{j}]: no channel named {ref!r} in [channels]")
+    return problems

@@ -1,0 +1,210 @@
+"""The typed shape of the TOML config file.
+
+Pydantic checks structure and single values here; checks that need the whole
+file (channel references, secrets, Apprise URLs) live in `loader.py` so every
+problem can be reported in one go.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time, timedelta
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from heupreminder.catalog import get_entry
+from heupreminder.schedule import Schedule, ScheduleError, parse_days, parse_time, validate_cron
+
+Locale = Literal["nl", "en"]
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+
+
+def _zone(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a time zone name")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not a known time zone (e.g. Europe/Amsterdam)") from None
+    return value
+
+
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+
+
+def parse_duration(value: object) -> timedelta:
+    """'30m', '2h', '1h30m', '90s', '2d' -> timedelta; a bare number means minutes."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return timedelta(minutes=value)
+    text = str(value).strip().lower()
+    match = _DURATION.match(text)
+    if not isinstance(value, str) or not text or not match or not any(match.groups()):
+        raise ValueError(f"{value!r} is not a duration (e.g. 30m, 2h, 1h30m, 90s)")
+    days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+
+
+def _time(value: object) -> time:
+    if isinstance(value, time):
+        return value
+    try:
+        return parse_time(str(value))
+    except ScheduleError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _quiet_hours(value: object) -> tuple[time, time] | None:
+    if value is None:
+        return None
+    parts = str(value).split("-")
+    if len(parts) != 2:
+        raise ValueError(f"{value!r} is not a time range (e.g. 22:00-07:00)")
+    start, end = (_time(p.strip()) for p in parts)
+    if start == end:
+        raise ValueError(f"{value!r} starts and ends at the same time")
+    return start, end
+
+
+def _days(value: object) -> frozenset[int] | None:
+    if value is None:
+        return None
+    try:
+        return parse_days(str(value))
+    except ScheduleError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _cron(value: object) -> str | None:
+    if value is None:
+        return None
+    try:
+        validate_cron(str(value))
+    except ScheduleError as exc:
+        raise ValueError(str(exc)) from None
+    return str(value)
+
+
+def _exercise(value: object) -> str | None:
+    if value is not None and (not isinstance(value, str) or get_entry(value) is None):
+        raise ValueError(f"{value!r} is not in the catalog (see `heupreminder catalog`)")
+    return value
+
+
+Zone = Annotated[str, BeforeValidator(_zone)]
+TimeOfDay = Annotated[time | None, BeforeValidator(lambda v: None if v is None else _time(v))]
+Days = Annotated[frozenset[int] | None, BeforeValidator(_days)]
+Cron = Annotated[str | None, BeforeValidator(_cron)]
+Exercise = Annotated[str | None, BeforeValidator(_exercise)]
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+QuietHours = Annotated[tuple[time, time] | None, BeforeValidator(_quiet_hours)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServiceConfig(_Strict):
+    database: str | None = None
+    timezone: Zone = "Europe/Amsterdam"
+    locale: Locale = "nl"
+    catch_up: Duration = timedelta(minutes=30)
+    # Threads sending reminders at once; bounded so a burst cannot exhaust sockets.
+    send_workers: int = Field(default=8, ge=1, le=256)
+
+
+class RoutineConfig(_Strict):
+    id: Slug | None = None
+    exercise: Exercise = None
+    side: Literal["left", "right"] | None = None
+    title: str | None = None
+    text: str | None = None
+    kind: Literal["exercise", "supplement", "tip"] | None = None
+    at: TimeOfDay = None
+    days: Days = None
+    cron: Cron = None
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _check(self) -> RoutineConfig:
+        if self.exercise is not None:
+            entry = get_entry(self.exercise)
+            assert entry is not None  # checked by the field validator
+            if self.title or self.text or self.kind:
+                raise ValueError("give either exercise, or title and text, not both")
+            if self.side and not entry.side_aware:
+                raise ValueError(f"side is only for side-aware exercises, not {self.exercise!r}")
+        elif not (self.title and self.text and self.id):
+            raise ValueError("a routine needs exercise = '...', or id, title and text")
+        if (self.at is None) == (self.cron is None):
+            raise ValueError("a routine needs exactly one of at = 'HH:MM' or cron = '...'")
+        if self.cron is not None and self.days is not None:
+            raise ValueError("days goes with at; put the days in the cron expression")
+        return self
+
+    @property
+    def key(self) -> str:
+        """Stable per-person id; history is kept under it across config edits."""
+        if self.id:
+            return self.id
+        assert self.exercise is not None
+        return f"{self.exercise}-{self.side}" if self.side else self.exercise
+
+    @property
+    def schedule(self) -> Schedule:
+        if self.cron is not None:
+            return Schedule.from_cron(self.cron)
+        assert self.at is not None
+        if self.days is None:
+            return Schedule.daily_at(self.at)
+        return Schedule.daily_at(self.at, self.days)
+
+    @property
+    def routine_kind(self) -> str:
+        if self.exercise is not None:
+            entry = get_entry(self.exercise)
+            assert entry is not None
+            return entry.kind
+        return self.kind or "exercise"
+
+
+class PersonConfig(_Strict):
+    id: Slug
+    name: str = Field(min_length=1)
+    timezone: Zone | None = None
+    locale: Locale | None = None
+    channels: list[str] = Field(min_length=1)
+    quiet_hours: QuietHours = None
+    routines: list[RoutineConfig] = []
+
+    @model_validator(mode="after")
+    def _unique_routines(self) -> PersonConfig:
+        seen: set[str] = set()
+        for routine in self.routines:
+            if routine.key in seen:
+                raise ValueError(
+                    f"two routines are called {routine.key!r}; give one of them its own id"
+                )
+            seen.add(routine.key)
+        return self
+
+
+class Config(_Strict):
+    service: ServiceConfig = ServiceConfig()
+    channels: dict[str, str] = {}
+    people: list[PersonConfig] = []
+
+    @model_validator(mode="after")
+    def _unique_people(self) -> Config:
+        ids = [p.id for p in self.people]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"person id {duplicates[0]!r} is used twice")
+        return self
+
+    def person_timezone(self, person: PersonConfig) -> str:
+        return person.timezone or self.service.timezone
+
+    def person_locale(self, person: PersonConfig) -> Locale:
+        return person.locale or self.service.locale

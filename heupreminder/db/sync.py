@@ -1,0 +1,126 @@
+"""Copy the config's people and routines into the database.
+
+The config file is the source of truth for *what* is scheduled; the database
+keeps *history*. So a routine removed from the file is deactivated, never
+deleted: its occurrences and deliveries stay, and adding it back (same id)
+picks the history up again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from heupreminder.config.model import Config, PersonConfig, RoutineConfig
+from heupreminder.db.models import Person, Routine
+from heupreminder.schedule import Schedule, next_due
+
+
+@dataclass
+class SyncReport:
+    added: int = 0
+    changed: int = 0
+    deactivated: int = 0
+    unchanged: int = 0
+
+
+def format_quiet_hours(person: PersonConfig) -> str | None:
+    if person.quiet_hours is None:
+        return None
+    start, end = person.quiet_hours
+    return f"{start:%H:%M}-{end:%H:%M}"
+
+
+def sync_config(session: Session, config: Config, now: datetime) -> SyncReport:
+    """Make the database match `config`; the caller commits."""
+    report = SyncReport()
+    people = {p.id: p for p in session.scalars(select(Person))}
+    routines = {(r.person_id, r.key): r for r in session.scalars(select(Routine))}
+    wanted: set[tuple[str, str]] = set()
+
+    for person_config in config.people:
+        timezone = config.person_timezone(person_config)
+        person = people.get(person_config.id)
+        if person is None:
+            person = Person(id=person_config.id)
+            session.add(person)
+        timezone_changed = person.timezone != timezone
+        person.name = person_config.name
+        person.timezone = timezone
+        person.locale = config.person_locale(person_config)
+        person.quiet_hours = format_quiet_hours(person_config)
+        person.channels = list(person_config.channels)
+        person.active = True
+        person.updated_at = now
+
+        for routine_config in person_config.routines:
+            key = (person_config.id, routine_config.key)
+            wanted.add(key)
+            outcome = _sync_routine(
+                session, routines.get(key), person_config.id, routine_config,
+                ZoneInfo(timezone), timezone_changed, now,
+            )
+            setattr(report, outcome, getattr(report, outcome) + 1)
+
+    for key, routine in routines.items():
+        if key not in wanted and routine.active:
+            routine.active = False
+            routine.next_due_at = None  # out of the dispatcher's index scan
+            routine.updated_at = now
+            report.deactivated += 1
+    for person_id, person in people.items():
+        if person_id not in {p.id for p in config.people}:
+            person.active = False
+    return report
+
+
+def _sync_routine(
+    session: Session,
+    routine: Routine | None,
+    person_id: str,
+    config: RoutineConfig,
+    timezone: ZoneInfo,
+    timezone_changed: bool,
+    now: datetime,
+) -> str:
+    schedule = config.schedule
+    fields = {
+        "kind": config.routine_kind,
+        "exercise": config.exercise,
+        "side": config.side,
+        "title": config.title,
+        "text": config.text,
+        "schedule": schedule.to_text(),
+        "active": config.enabled,
+    }
+    if routine is None:
+        routine = Routine(person_id=person_id, key=config.key, created_at=now, **fields)
+        routine.next_due_at = _first_due(schedule, timezone, now) if config.enabled else None
+        routine.updated_at = now
+        session.add(routine)
+        return "added"
+
+    reschedule = (
+        timezone_changed
+        or routine.schedule != fields["schedule"]
+        or routine.active != config.enabled
+    )
+    changed = reschedule or any(getattr(routine, k) != v for k, v in fields.items())
+    for name, value in fields.items():
+        setattr(routine, name, value)
+    if reschedule:
+        # A new schedule starts from now; an unchanged one keeps its next due
+        # time, so downtime is caught up (or recorded as missed) on start.
+        routine.next_due_at = _first_due(schedule, timezone, now) if config.enabled else None
+    if changed:
+        routine.updated_at = now
+        return "changed"
+    return "unchanged"
+
+
+def _first_due(schedule: Schedule, timezone: ZoneInfo, now: datetime) -> datetime:
+    return next_due(schedule, timezone, now)

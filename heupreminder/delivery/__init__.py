@@ -1,0 +1,1 @@
+"""Delivery: composing reminder messages and sending them through Apprise."""

@@ -1,0 +1,40 @@
+"""Send one message to one channel through Apprise, with one error type.
+
+A fresh Apprise object per send: Apprise throttles a reused plugin object
+(seconds between sends to the same service), which would serialise a
+morning's reminders. Creating one costs about 2 ms.
+"""
+
+from __future__ import annotations
+
+import apprise
+
+from heupreminder.config.loader import Channel
+from heupreminder.secrets import MASKER
+
+
+class TransportError(Exception):
+    """A channel did not take the message. `permanent` errors are not retried."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+
+
+def send(channel: Channel, title: str, body: str) -> None:
+    """Deliver to `channel` or raise TransportError (message already masked)."""
+    notifier = apprise.Apprise()
+    if not notifier.add(channel.url):
+        raise TransportError(f"Apprise cannot use channel {channel.name!r}", permanent=True)
+    result = notifier.notify(title=title, body=body)
+    if result:
+        return
+    problems = [entry.message for entry in result.logs() if entry.level in ("WARNING", "ERROR")]
+    detail = problems[-1] if problems else "the service did not accept the message"
+    raise TransportError(MASKER.mask(_strip_log_prefix(detail)))
+
+
+def _strip_log_prefix(line: str) -> str:
+    # Apprise log entries read "2026-11-25 07:30:00,123 - WARNING - text".
+    return line.split(" - ", 2)[-1]

@@ -1,0 +1,64 @@
+"""What `heupreminder status` shows: people, routines, next time, last result."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from heupreminder.db.models import Occurrence, OccurrenceStatus, Person, Routine
+from heupreminder.schedule import Schedule
+
+
+def collect_status(sessions: sessionmaker[Session]) -> list[dict[str, Any]]:
+    """One dict per active person, with their routines; plain data for --json."""
+    with sessions() as session:
+        people = session.scalars(select(Person).where(Person.active).order_by(Person.id)).all()
+        result = []
+        for person in people:
+            zone = ZoneInfo(person.timezone)
+            routines = session.scalars(
+                select(Routine).where(Routine.person_id == person.id, Routine.active)
+                .order_by(Routine.key)).all()
+            rows = []
+            for routine in routines:
+                last = session.scalars(
+                    select(Occurrence).where(Occurrence.routine_id == routine.id,
+                                             Occurrence.status.not_in(
+                                                 [OccurrenceStatus.PENDING]))
+                    .order_by(Occurrence.due_at.desc()).limit(1)).first()
+                rows.append({
+                    "routine": routine.key,
+                    "schedule": Schedule.from_text(routine.schedule).describe(),
+                    "next_due": (routine.next_due_at.astimezone(zone).isoformat(timespec="minutes")
+                                 if routine.next_due_at else None),
+                    "last_due": (last.due_at.astimezone(zone).isoformat(timespec="minutes")
+                                 if last else None),
+                    "last_status": last.status if last else None,
+                    "last_reason": last.reason if last else None,
+                })
+            result.append({"person": person.id, "name": person.name,
+                           "timezone": person.timezone, "locale": person.locale,
+                           "channels": list(person.channels), "routines": rows})
+    return result
+
+
+def render_status(people: list[dict[str, Any]]) -> str:
+    if not people:
+        return "No people yet: add some to the config and start `heupreminder run`."
+    lines = []
+    for person in people:
+        lines.append(f"{person['name']} ({person['person']}, {person['timezone']}, "
+                     f"{person['locale']}) via {', '.join(person['channels'])}")
+        lines.append(f"  {'routine':<22} {'schedule':<18} {'next (local)':<17} last")
+        for r in person["routines"]:
+            next_due = (r["next_due"] or "-")[:16].replace("T", " ")
+            last = "-"
+            if r["last_status"]:
+                last = f"{r['last_status']} {r['last_due'][:16].replace('T', ' ')}"
+                if r["last_reason"]:
+                    last += f" ({r['last_reason']})"
+            lines.append(f"  {r['routine']:<22} {r['schedule']:<18} {next_due:<17} {last}")
+    return "\n".join(lines)
