@@ -47,11 +47,13 @@ class Dispatcher:
         settings: Callable[[], Settings],
         node_id: str,
         stopping: threading.Event | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.sessions = sessions
         self.settings = settings
         self.node_id = node_id
         self.stopping = stopping or threading.Event()
+        self.clock = clock  # tests drive time; the service uses the real clock
         self._postgres = sessions.kw["bind"].dialect.name == "postgresql"
 
     # -- unit 1: routines -> occurrence rows --------------------------------
@@ -226,7 +228,7 @@ class Dispatcher:
                 except TransportError as exc:
                     error = exc.message
                     wait = BACKOFF_SECONDS[min(attempts - 1, len(BACKOFF_SECONDS) - 1)]
-                    if exc.permanent or utcnow() + timedelta(seconds=wait) > deadline:
+                    if exc.permanent or self.clock() + timedelta(seconds=wait) > deadline:
                         break
                     log.info("%s: %s failed (%s), trying again in %.0f s",
                              context, name, error, wait)
@@ -240,7 +242,7 @@ class Dispatcher:
         sent = [n for n, e in results.items() if e is None]
         failed = {n: e for n, e in results.items() if e is not None}
         status = OccurrenceStatus.SENT if sent else OccurrenceStatus.FAILED
-        if failed and self.stopping.is_set() and utcnow() < deadline:
+        if failed and self.stopping.is_set() and self.clock() < deadline:
             # Shutting down mid-retry: the next start tries the failed channels
             # again (not the ones that succeeded) while the deadline allows.
             self._release(occurrence_id)
@@ -249,7 +251,7 @@ class Dispatcher:
         with self.sessions.begin() as session:
             session.execute(
                 update(Occurrence).where(Occurrence.id == occurrence_id).values(
-                    status=status, reason=reason, finished_at=utcnow(),
+                    status=status, reason=reason, finished_at=self.clock(),
                     claimed_by=None, claimed_until=None))
         log.info("%s: reminder %s (%s)", context, status.value,
                  ", ".join(f"{n} {'ok' if e is None else 'failed'}" for n, e in results.items()))
@@ -260,7 +262,7 @@ class Dispatcher:
             session.execute(
                 update(Occurrence)
                 .where(Occurrence.id == occurrence_id, Occurrence.claimed_by == self.node_id)
-                .values(claimed_until=utcnow() + LEASE))
+                .values(claimed_until=self.clock() + LEASE))
 
     def _release(self, occurrence_id: int) -> None:
         with self.sessions.begin() as session:
@@ -280,7 +282,7 @@ class Dispatcher:
             row.status = "failed" if error else "sent"
             row.attempts += attempts
             row.error = error
-            row.finished_at = utcnow()
+            row.finished_at = self.clock()
 
 
 def _final(routine_id: int, due: datetime, status: OccurrenceStatus, reason: str,

@@ -1,0 +1,56 @@
+"""Small builders shared by the tests: a config on disk, a migrated database."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from heupreminder.config import Settings, load_settings
+from heupreminder.db.engine import make_engine, make_sessionmaker
+from heupreminder.db.migrate import upgrade
+from heupreminder.db.sync import sync_config
+
+
+def person_config(*, database_url: str, channels: dict[str, str], routines: str,
+                  person_channels: list[str] | None = None, timezone: str = "Europe/Amsterdam",
+                  locale: str = "nl", quiet_hours: str | None = None,
+                  catch_up: str = "30m") -> str:
+    names = person_channels if person_channels is not None else list(channels)
+    channel_lines = "\n".join(f'{name} = "{url}"' for name, url in channels.items())
+    quiet = f'quiet_hours = "{quiet_hours}"' if quiet_hours else ""
+    return f"""
+[service]
+database = "{database_url}"
+timezone = "{timezone}"
+locale = "{locale}"
+catch_up = "{catch_up}"
+
+[channels]
+{channel_lines}
+
+[[people]]
+id = "anna"
+name = "Anna"
+channels = {names!r}
+{quiet}
+
+{routines}
+""".replace("'", '"')
+
+
+def load(tmp_path: Path, text: str) -> Settings:
+    path = tmp_path / "heupreminder.toml"
+    path.write_text(text, encoding="utf-8")
+    return load_settings(path)
+
+
+def migrated(settings: Settings, now: datetime) -> sessionmaker[Session]:
+    """Sessions on a database that has the schema and the config synced at `now`."""
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    sessions = make_sessionmaker(engine)
+    with sessions.begin() as session:
+        sync_config(session, settings.config, now)
+    return sessions

@@ -1,0 +1,108 @@
+"""Real servers on loopback that receive reminders the way a person's services would."""
+
+from __future__ import annotations
+
+import email
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class SmtpInbox:
+    """Messages an aiosmtpd server accepted, parsed as a mail client would."""
+
+    port: int
+    messages: list[Message] = field(default_factory=list)
+    logins: list[tuple[str, str]] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+    def authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str,
+                     auth_data: Any) -> AuthResult:
+        if isinstance(auth_data, LoginPassword):
+            self.logins.append((auth_data.login.decode(), auth_data.password.decode()))
+            return AuthResult(success=True)
+        return AuthResult(success=False, handled=False)
+
+
+def text_of(message: Message) -> str:
+    """The plain-text part of a message, decoded."""
+    for part in message.walk():
+        if part.get_content_type() == "text/plain":
+            payload = part.get_payload(decode=True)
+            assert isinstance(payload, bytes)
+            return payload.decode(part.get_content_charset() or "utf-8")
+    raise AssertionError("no text/plain part")
+
+
+@contextmanager
+def smtp_server() -> Iterator[SmtpInbox]:
+    inbox = SmtpInbox(port=free_port())
+    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port,
+                            authenticator=inbox.authenticate, auth_require_tls=False)
+    controller.start()
+    try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+@dataclass
+class HttpInbox:
+    """JSON bodies POSTed to a local receiver (Apprise json:// posts here)."""
+
+    port: int
+    posts: list[dict[str, Any]] = field(default_factory=list)
+    status: int = 200  # what the receiver answers; tests change it to simulate outages
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        return f"json://127.0.0.1:{self.port}/notify"
+
+
+@contextmanager
+def http_receiver() -> Iterator[HttpInbox]:
+    inbox = HttpInbox(port=free_port())
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            length = int(self.headers.get("Content-Length", 0))
+            body = self.rfile.read(length)
+            status = inbox.status
+            if status == 200:
+                with inbox.lock:
+                    inbox.posts.append(json.loads(body))
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", inbox.port), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield inbox
+    finally:
+        server.shutdown()
+        server.server_close()
