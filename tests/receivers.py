@@ -84,7 +84,7 @@ def http_receiver() -> Iterator[HttpInbox]:
     inbox = HttpInbox(port=free_port())
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
             body = self.rfile.read(length)
             status = inbox.status

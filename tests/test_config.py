@@ -85,7 +85,8 @@ BAD = [
     ('quiet_hours = "22:00-07:00"', 'quiet_hours = "22:00"', "people[0].quiet_hours:"),
     ('name = "Anna"', 'name = "Anna"\nshoe_size = 38', "people[0].shoe_size: unknown key"),
     ('side = "right"', 'side = "middle"', "people[0].routines[1].side:"),
-    ('at = "12:30"', 'at = "12:30"\ncron = "0 1 * * *"', "people[0].routines[2]: a routine needs exactly one"),
+    ('at = "12:30"', 'at = "12:30"\ncron = "0 1 * * *"',
+     "people[0].routines[2]: a routine needs exactly one"),
     ('id = "anna"', 'id = "Anna Smith"', "people[0].id:"),
     ('id = "lunch-walk"\n', "", "people[0].routines[2]: a routine needs exercise"),
 ]

@@ -60,7 +60,7 @@ def test_due_reminder_is_sent_once_in_the_persons_language(tmp_path, database_ur
 
 
 def test_late_within_catch_up_still_goes_out(tmp_path, database_url, receiver):
-    _, sessions, dispatcher = setup(tmp_path, database_url, receiver)
+    _, _, dispatcher = setup(tmp_path, database_url, receiver)
     assert run_once(dispatcher, MORNING + timedelta(minutes=20)) == ["sent"]
     assert len(receiver.posts) == 1
 

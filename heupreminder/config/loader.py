@@ -203,7 +203,7 @@ def _resolve_channels(raw: object) -> tuple[dict[str, Channel], set[str], list[s
         if plugin is None:
             problems.append(f"{key}: Apprise cannot use this URL ({_scheme(url)}://...)")
             continue
-        masked = str(plugin.url(privacy=True))
+        masked = str(plugin.url(privacy=True))  # type: ignore[no-untyped-call]
         secrets.update(secrets_in_url(url, masked))
         channels[name] = Channel(name=name, url=url, masked_url=masked)
     return channels, secrets, problems
@@ -220,5 +220,7 @@ def _unknown_channel_references(raw_people: object, known: Iterable[str]) -> lis
         refs = person.get("channels") if isinstance(person, dict) else None
         for j, ref in enumerate(refs if isinstance(refs, list) else []):
             if isinstance(ref, str) and ref not in names:
-                problems.append(f"people[{i}].channels[{j}]: no channel named {ref!r} in [channels]")
+                problems.append(
+                    f"people[{i}].channels[{j}]: no channel named {ref!r} in [channels]"
+                )
     return problems

@@ -15,7 +15,7 @@ from apprise.decorators import notify
 log = logging.getLogger("heupreminder.console")
 
 
-@notify(on="console", name="heupreminder console")
+@notify(on="console", name="heupreminder console")  # type: ignore[untyped-decorator,no-untyped-call]
 def console_channel(body: str, title: str, notify_type: str, *args: Any, **kwargs: Any) -> bool:
     log.info("reminder: %s | %s", title, body.replace("\n", " / "))
     return True

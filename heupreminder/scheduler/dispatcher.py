@@ -25,6 +25,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from heupreminder.config.loader import Settings
+from heupreminder.db.engine import changed_rows
 from heupreminder.db.models import Delivery, Occurrence, OccurrenceStatus, Person, Routine, utcnow
 from heupreminder.delivery.messages import compose
 from heupreminder.delivery.sender import TransportError, send
@@ -101,11 +102,11 @@ class Dispatcher:
             # Downtime: every occurrence but the newest is too old to send.
             missed.append(due)
             due, following = following, next_due(schedule, zone, following)
-        changed = session.execute(
+        changed = changed_rows(session.execute(
             update(Routine)
             .where(Routine.id == routine_id, Routine.next_due_at == original_due)
             .values(next_due_at=following)
-        ).rowcount
+        ))
         if changed != 1:
             return  # another node advanced it first (compare-and-set)
 
@@ -142,11 +143,11 @@ class Dispatcher:
         if not all_claims:
             condition = condition & (Occurrence.claimed_until < now)
         with self.sessions.begin() as session:
-            count = session.execute(
+            count = changed_rows(session.execute(
                 update(Occurrence).where(condition).values(
                     status=OccurrenceStatus.PENDING, claimed_by=None, claimed_until=None,
                     outcome_unknown=True)
-            ).rowcount
+            ))
         if count:
             log.warning("%d reminder(s) were being sent when a process stopped; "
                         "resending to channels without a recorded result", count)

@@ -32,7 +32,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import update
 
 from heupreminder.config.loader import ConfigError, Settings, load_settings
-from heupreminder.db.engine import make_engine, make_sessionmaker
+from heupreminder.db.engine import changed_rows, make_engine, make_sessionmaker
 from heupreminder.db.migrate import upgrade
 from heupreminder.db.models import Occurrence, OccurrenceStatus, utcnow
 from heupreminder.db.sync import sync_config
@@ -183,13 +183,13 @@ class Service:
 
     def _release_own_claims(self, *, outcome_unknown: bool) -> int:
         with self.sessions.begin() as session:
-            return int(session.execute(
+            return changed_rows(session.execute(
                 update(Occurrence)
                 .where(Occurrence.claimed_by == self.node_id,
                        Occurrence.status == OccurrenceStatus.SENDING)
                 .values(status=OccurrenceStatus.PENDING, claimed_by=None,
                         claimed_until=None, outcome_unknown=outcome_unknown)
-            ).rowcount)
+            ))
 
     # -- config -------------------------------------------------------------------
 
