@@ -8,7 +8,6 @@ traceback: it gets the file, the key and what is wrong with it.
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -17,18 +16,14 @@ from typing import Any, ParamSpec, TypeVar
 import click
 
 from heupreminder.catalog import NOT_MEDICAL_ADVICE, describe_catalog, test_message
+from heupreminder.cli_checkins import register as register_checkin_commands
+from heupreminder.cli_options import config_option
 from heupreminder.config.loader import ConfigError, Settings, load_settings, resolve_config_path
 from heupreminder.config.starter import STARTER_CONFIG
+from heupreminder.ops.logs import setup_logging
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-config_option = click.option(
-    "--config", "-c", "config_path", type=click.Path(dir_okay=False),
-    envvar="HEUPREMINDER_CONFIG", show_envvar=True,
-    help="Config file (default: the platform config dir).",
-)
-
 
 def exits_on_config_error(func: Callable[P, R]) -> Callable[P, R]:
     @wraps(func)
@@ -44,26 +39,16 @@ def exits_on_config_error(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper()),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # APScheduler logs every run of the one-second tick at INFO; keep the log readable.
-    logging.getLogger("apscheduler").setLevel(logging.ERROR)
-    # Alembic announces its plugins and Apprise every send at INFO.
-    for chatty in ("alembic", "apprise"):
-        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.root.level))
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False))
+@click.option("--log-format", default="text", show_default=True, envvar="HEUPREMINDER_LOG_FORMAT",
+              show_envvar=True, type=click.Choice(["text", "json"], case_sensitive=False),
+              help="json: one JSON object per line (ts, level, logger, message, person, ...).")
 @click.version_option(package_name="heupreminder")
-def main(log_level: str) -> None:
+def main(log_level: str, log_format: str) -> None:
     """Self-hosted reminders for hip health."""
-    setup_logging(log_level)
+    setup_logging(log_level, "json" if log_format.lower() == "json" else "text")
 
 
 @main.command()
@@ -73,7 +58,12 @@ def run(config_path: str | None) -> None:
     """Run the service until SIGTERM or SIGINT (SIGHUP reloads the config)."""
     from heupreminder.scheduler.service import Service
 
-    Service(config_path).run()
+    try:
+        Service(config_path).run()
+    except OSError as exc:
+        # Typically the web server's port is taken: say so plainly.
+        click.echo(f"heupreminder: cannot start: {exc}", err=True)
+        sys.exit(1)
 
 
 @main.command()
@@ -116,7 +106,7 @@ def catalog(locale: str) -> None:
     click.echo(NOT_MEDICAL_ADVICE[locale])  # type: ignore[index]
 
 
-def _open(settings: Settings) -> Any:
+def open_sessions(settings: Settings) -> Any:
     from heupreminder.db.engine import make_engine, make_sessionmaker
     from heupreminder.db.migrate import upgrade
 
@@ -134,7 +124,7 @@ def status(config_path: str | None, as_json: bool) -> None:
     from heupreminder.status import collect_status, render_status
 
     settings = load_settings(config_path)
-    rows = collect_status(_open(settings))
+    rows = collect_status(open_sessions(settings))
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
     else:
@@ -170,6 +160,35 @@ def send_test(person_id: str, config_path: str | None) -> None:
     sys.exit(1 if failures else 0)
 
 
+@main.command("preview")
+@config_option
+@click.option("--days", type=click.IntRange(1, 366), default=7, show_default=True,
+              help="How many days ahead.")
+@click.option("--person", "person_id", metavar="ID", help="Only this person.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@exits_on_config_error
+def preview_command(config_path: str | None, days: int, person_id: str | None,
+                    as_json: bool) -> None:
+    """What will be sent when (local time) in the next days; sends nothing.
+
+    Shows this config file as the service will run it (after a start or
+    reload), with quiet hours, catch-up and pauses applied.
+    """
+    from heupreminder.db.models import utcnow
+    from heupreminder.preview import preview_config, render_preview
+
+    settings = load_settings(config_path)
+    if person_id is not None and person_id not in {p.id for p in settings.config.people}:
+        known = ", ".join(p.id for p in settings.config.people) or "none"
+        raise click.UsageError(f"no person {person_id!r} in {settings.path} (known: {known})")
+    rows = preview_config(settings, open_sessions(settings), utcnow(), days=days,
+                          person=person_id)
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in rows], indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_preview(rows, days))
+
+
 @main.group()
 def db() -> None:
     """Database maintenance."""
@@ -187,6 +206,8 @@ def db_upgrade(config_path: str | None) -> None:
     changed = upgrade(make_engine(settings.database_url))
     click.echo(f"database {'upgraded to' if changed else 'already at'} {head_revision()}")
 
+
+register_checkin_commands(main)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,4 +1,5 @@
-"""What `heupreminder status` shows: people, routines, next time, last result."""
+"""What `heupreminder status` (and the API's /status) shows: people, routines,
+next time in local time, the last result, and any pause with its reason."""
 
 from __future__ import annotations
 
@@ -8,41 +9,50 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from heupreminder.db.models import Occurrence, OccurrenceStatus, Person, Routine
+from heupreminder.db.models import Occurrence, OccurrenceStatus, PauseRow, Person, Routine
 from heupreminder.schedule import Schedule
+
+
+def person_status(session: Session, person: Person) -> dict[str, Any]:
+    zone = ZoneInfo(person.timezone)
+    pauses = session.scalars(select(PauseRow).where(
+        PauseRow.person_id == person.id, PauseRow.ended_at.is_(None))).all()
+    routines = session.scalars(
+        select(Routine).where(Routine.person_id == person.id, Routine.active)
+        .order_by(Routine.key)).all()
+    rows = []
+    for routine in routines:
+        last = session.scalars(
+            select(Occurrence).where(Occurrence.routine_id == routine.id,
+                                     Occurrence.status != OccurrenceStatus.PENDING)
+            .order_by(Occurrence.due_at.desc()).limit(1)).first()
+        pause = next((p for p in pauses if routine.kind == "exercise"
+                      and p.scope in (None, routine.key)), None)
+        rows.append({
+            "routine": routine.key,
+            "kind": routine.kind,
+            "schedule": Schedule.from_text(routine.schedule).describe(),
+            "next_due": (routine.next_due_at.astimezone(zone).isoformat(timespec="minutes")
+                         if routine.next_due_at else None),
+            "paused": pause.reason if pause else None,
+            "last_due": (last.due_at.astimezone(zone).isoformat(timespec="minutes")
+                         if last else None),
+            "last_status": last.status if last else None,
+            "last_reason": last.reason if last else None,
+        })
+    return {"person": person.id, "name": person.name, "timezone": person.timezone,
+            "locale": person.locale, "channels": list(person.channels),
+            "pauses": [{"scope": p.scope or "all exercises",
+                        "since": p.since.astimezone(zone).isoformat(timespec="minutes"),
+                        "reason": p.reason} for p in pauses],
+            "routines": rows}
 
 
 def collect_status(sessions: sessionmaker[Session]) -> list[dict[str, Any]]:
     """One dict per active person, with their routines; plain data for --json."""
     with sessions() as session:
         people = session.scalars(select(Person).where(Person.active).order_by(Person.id)).all()
-        result = []
-        for person in people:
-            zone = ZoneInfo(person.timezone)
-            routines = session.scalars(
-                select(Routine).where(Routine.person_id == person.id, Routine.active)
-                .order_by(Routine.key)).all()
-            rows = []
-            for routine in routines:
-                last = session.scalars(
-                    select(Occurrence).where(Occurrence.routine_id == routine.id,
-                                             Occurrence.status.not_in(
-                                                 [OccurrenceStatus.PENDING]))
-                    .order_by(Occurrence.due_at.desc()).limit(1)).first()
-                rows.append({
-                    "routine": routine.key,
-                    "schedule": Schedule.from_text(routine.schedule).describe(),
-                    "next_due": (routine.next_due_at.astimezone(zone).isoformat(timespec="minutes")
-                                 if routine.next_due_at else None),
-                    "last_due": (last.due_at.astimezone(zone).isoformat(timespec="minutes")
-                                 if last else None),
-                    "last_status": last.status if last else None,
-                    "last_reason": last.reason if last else None,
-                })
-            result.append({"person": person.id, "name": person.name,
-                           "timezone": person.timezone, "locale": person.locale,
-                           "channels": list(person.channels), "routines": rows})
-    return result
+        return [person_status(session, person) for person in people]
 
 
 def render_status(people: list[dict[str, Any]]) -> str:
@@ -52,9 +62,12 @@ def render_status(people: list[dict[str, Any]]) -> str:
     for person in people:
         lines.append(f"{person['name']} ({person['person']}, {person['timezone']}, "
                      f"{person['locale']}) via {', '.join(person['channels'])}")
+        for pause in person["pauses"]:
+            lines.append(f"  PAUSED {pause['scope']} since {pause['since'].replace('T', ' ')}: "
+                         f"{pause['reason']}")
         lines.append(f"  {'routine':<22} {'schedule':<18} {'next (local)':<17} last")
         for r in person["routines"]:
-            next_due = (r["next_due"] or "-")[:16].replace("T", " ")
+            next_due = "paused" if r["paused"] else (r["next_due"] or "-")[:16].replace("T", " ")
             last = "-"
             if r["last_status"]:
                 last = f"{r['last_status']} {r['last_due'][:16].replace('T', ' ')}"

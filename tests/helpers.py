@@ -11,21 +11,29 @@ from heupreminder.config import Settings, load_settings
 from heupreminder.db.engine import make_engine, make_sessionmaker
 from heupreminder.db.migrate import upgrade
 from heupreminder.db.sync import sync_config
+from tests.receivers import free_port
 
 
 def person_config(*, database_url: str, channels: dict[str, str], routines: str,
                   person_channels: list[str] | None = None, timezone: str = "Europe/Amsterdam",
                   locale: str = "nl", quiet_hours: str | None = None,
-                  catch_up: str = "30m") -> str:
+                  catch_up: str = "30m", listen: str | None = None,
+                  public_url: str | None = None, extra_service: str = "",
+                  extra_person: str = "", extra: str = "") -> str:
     names = person_channels if person_channels is not None else list(channels)
     channel_lines = "\n".join(f'{name} = "{url}"' for name, url in channels.items())
     quiet = f'quiet_hours = "{quiet_hours}"' if quiet_hours else ""
+    listen = listen or f"127.0.0.1:{free_port()}"
+    public = f'public_url = "{public_url}"' if public_url else ""
     return f"""
 [service]
 database = "{database_url}"
 timezone = "{timezone}"
 locale = "{locale}"
 catch_up = "{catch_up}"
+listen = "{listen}"
+{public}
+{extra_service}
 
 [channels]
 {channel_lines}
@@ -35,8 +43,10 @@ id = "anna"
 name = "Anna"
 channels = {names!r}
 {quiet}
+{extra_person}
 
 {routines}
+{extra}
 """.replace("'", '"')
 
 

@@ -217,10 +217,11 @@ def _unknown_channel_references(raw_people: object, known: Iterable[str]) -> lis
     names = set(known)
     problems = []
     for i, person in enumerate(raw_people if isinstance(raw_people, list) else []):
-        refs = person.get("channels") if isinstance(person, dict) else None
-        for j, ref in enumerate(refs if isinstance(refs, list) else []):
-            if isinstance(ref, str) and ref not in names:
-                problems.append(
-                    f"people[{i}].channels[{j}]: no channel named {ref!r} in [channels]"
-                )
+        for field_name in ("channels", "caregiver_channels"):
+            refs = person.get(field_name) if isinstance(person, dict) else None
+            for j, ref in enumerate(refs if isinstance(refs, list) else []):
+                if isinstance(ref, str) and ref not in names:
+                    problems.append(
+                        f"people[{i}].{field_name}[{j}]: no channel named {ref!r} in [channels]"
+                    )
     return problems

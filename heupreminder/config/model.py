@@ -112,6 +112,25 @@ class ServiceConfig(_Strict):
     catch_up: Duration = timedelta(minutes=30)
     # Threads sending reminders at once; bounded so a burst cannot exhaust sockets.
     send_workers: int = Field(default=8, ge=1, le=256)
+    # The small HTTP server for check-in pages, the API, /healthz and /metrics.
+    # Loopback by default: put a reverse proxy in front to reach it from a phone.
+    listen: str | None = Field(default="127.0.0.1:8765", pattern=r"^[^:\s]*:\d{1,5}$")
+    # Where people's phones reach that server; reminders carry one-tap links
+    # only when this is set, e.g. "https://heup.example.org".
+    public_url: Annotated[str, Field(pattern=r"^https?://\S+$")] | None = None
+    link_lifetime: Duration = timedelta(days=3)
+
+
+class PainConfig(_Strict):
+    """The pain policy's thresholds: the person's or their therapist's to set."""
+
+    threshold: int = Field(default=4, ge=1, le=10)
+    persist_span: Duration = timedelta(hours=24)
+    severe_level: int = Field(default=7, ge=1, le=10)
+    severe_pause_age: Duration = timedelta(hours=72)
+    resume_level: int = Field(default=2, ge=0, le=10)
+    min_rest: Duration = timedelta(hours=48)
+    checkin_at: TimeOfDay = time(10, 0)  # the daily "how is your hip?" while paused
 
 
 class RoutineConfig(_Strict):
@@ -176,6 +195,9 @@ class PersonConfig(_Strict):
     locale: Locale | None = None
     channels: list[str] = Field(min_length=1)
     quiet_hours: QuietHours = None
+    # Told when pain is severe and keeps going (optional).
+    caregiver_channels: list[str] = []
+    pain: PainConfig | None = None  # overrides [pain] for this person
     routines: list[RoutineConfig] = []
 
     @model_validator(mode="after")
@@ -193,6 +215,7 @@ class PersonConfig(_Strict):
 class Config(_Strict):
     service: ServiceConfig = ServiceConfig()
     channels: dict[str, str] = {}
+    pain: PainConfig = PainConfig()
     people: list[PersonConfig] = []
 
     @model_validator(mode="after")
@@ -208,3 +231,10 @@ class Config(_Strict):
 
     def person_locale(self, person: PersonConfig) -> Locale:
         return person.locale or self.service.locale
+
+    def person_pain(self, person_id: str) -> PainConfig:
+        person = self.person(person_id)
+        return person.pain if person and person.pain else self.pain
+
+    def person(self, person_id: str) -> PersonConfig | None:
+        return next((p for p in self.people if p.id == person_id), None)

@@ -155,3 +155,119 @@ class Delivery(Base):
     finished_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     occurrence: Mapped[Occurrence] = relationship(back_populates="deliveries")
+
+
+# -- check-ins and the pain policy ------------------------------------------------
+
+
+class PainReport(Base):
+    """How a person's hip felt. Never deleted: the policy's evidence."""
+
+    __tablename__ = "pain_reports"
+    __table_args__ = (Index("ix_pain_reports_person_at", "person_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    level: Mapped[int] = mapped_column(Integer)  # 0..10
+    location: Mapped[str | None] = mapped_column(String(16))  # groin | outer | lower-back | other
+    routine_id: Mapped[int | None] = mapped_column(ForeignKey("routines.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))  # cli | link | api
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CheckIn(Base):
+    """Done or skipped, for one occurrence (or a routine when none is known)."""
+
+    __tablename__ = "checkins"
+    __table_args__ = (Index("ix_checkins_person_at", "person_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id"))
+    routine_id: Mapped[int] = mapped_column(ForeignKey("routines.id"))
+    occurrence_id: Mapped[int | None] = mapped_column(ForeignKey("occurrences.id"))
+    outcome: Mapped[str] = mapped_column(String(8))  # done | skipped
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(16))
+
+
+class PauseRow(Base):
+    """A rest period: all of a person's exercise routines, or one routine."""
+
+    __tablename__ = "pauses"
+    __table_args__ = (Index("ix_pauses_person_active", "person_id", "ended_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id"))
+    scope: Mapped[str | None] = mapped_column(String(64))  # routine key; NULL = all exercises
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # set for `pause --until`
+    code: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    severe: Mapped[bool] = mapped_column(Boolean, default=False)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class DecisionRow(Base):
+    """Every pause / escalate / resume, with what triggered it: the audit trail."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    action: Mapped[str] = mapped_column(String(16))
+    scope: Mapped[str | None] = mapped_column(String(64))
+    code: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    report_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    pause_id: Mapped[int | None] = mapped_column(ForeignKey("pauses.id"))
+
+
+class Notice(Base):
+    """A message that is not a routine reminder (rest, resume, check-in, caregiver).
+
+    An outbox: whoever decides writes the row, the service sends it, so a
+    notice decided by the CLI or the API goes out even if that process exits.
+    `dedupe_key` makes e.g. the daily check-in unique per person and date.
+    """
+
+    __tablename__ = "notices"
+    __table_args__ = (
+        UniqueConstraint("person_id", "dedupe_key", name="uq_notice_dedupe"),
+        Index("ix_notices_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # rest | resume | checkin | caregiver
+    dedupe_key: Mapped[str] = mapped_column(String(120))
+    channels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    # pending | sending | sent | failed
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ApiToken(Base):
+    """A person's API token, stored as a SHA-256 hash: the token itself is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ServiceState(Base):
+    """Small shared values, e.g. the key that signs check-in links (same on every node)."""
+
+    __tablename__ = "service_state"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

@@ -16,13 +16,38 @@ class Message:
     body: str
 
 
+_LINK_LINE = {"nl": "Gedaan, overgeslagen of pijn melden: {url}",
+              "en": "Done, skipped, or log pain: {url}"}
+
+
+def routine_title(routine: Routine, locale: str) -> str:
+    """The routine's name as the person sees it."""
+    if routine.exercise is not None:
+        entry = get_entry(routine.exercise)
+        if entry is not None:
+            return entry.title(_lang(locale), routine.side)
+    return routine.title or routine.key
+
+
+def with_link(message: Message, locale: str, url: str | None) -> Message:
+    """Append the one-tap check-in link, when the service has a public URL."""
+    if not url:
+        return message
+    line = _LINK_LINE[_lang(locale)].format(url=url)
+    return Message(title=message.title, body=f"{message.body}\n\n{line}")
+
+
+def _lang(locale: str) -> Locale:
+    return cast(Locale, locale if locale in ("nl", "en") else "en")
+
+
 def compose(routine: Routine, locale: str, local_date: date) -> Message:
     """The reminder for one occurrence of `routine` on `local_date`.
 
     Rotating entries (the nutrition tip) pick by date, so each day brings a
     different tip and a re-send of the same occurrence says the same thing.
     """
-    lang = cast(Locale, locale if locale in ("nl", "en") else "en")
+    lang = _lang(locale)
     if routine.exercise is not None:
         entry = get_entry(routine.exercise)
         if entry is None:

@@ -26,10 +26,20 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from heupreminder.config.loader import Settings
 from heupreminder.db.engine import changed_rows
-from heupreminder.db.models import Delivery, Occurrence, OccurrenceStatus, Person, Routine, utcnow
-from heupreminder.delivery.messages import compose
+from heupreminder.db.models import (
+    Delivery,
+    Notice,
+    Occurrence,
+    OccurrenceStatus,
+    Person,
+    Routine,
+    utcnow,
+)
+from heupreminder.delivery.messages import Message, compose, with_link
 from heupreminder.delivery.sender import TransportError, send
+from heupreminder.pain.records import pause_covering
 from heupreminder.schedule import Schedule, next_due
+from heupreminder.web.links import LinkSigner, LinkTarget, checkin_url, link_secret
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +49,8 @@ BATCH = 500
 BACKOFF_SECONDS = (2.0, 5.0, 15.0, 30.0, 60.0)
 # After very long downtime, stop recording every missed occurrence one by one.
 MAX_MISSED_ROWS = 100
+# A rest or resume notice is still worth sending this long after it was decided.
+NOTICE_DEADLINE = timedelta(hours=12)
 
 
 class Dispatcher:
@@ -56,6 +68,7 @@ class Dispatcher:
         self.stopping = stopping or threading.Event()
         self.clock = clock  # tests drive time; the service uses the real clock
         self._postgres = sessions.kw["bind"].dialect.name == "postgresql"
+        self._signer: LinkSigner | None = None
 
     # -- unit 1: routines -> occurrence rows --------------------------------
 
@@ -113,7 +126,7 @@ class Dispatcher:
         rows = [_final(routine_id, d, OccurrenceStatus.MISSED,
                        "not sent: the service was not running at the time", now)
                 for d in missed[-MAX_MISSED_ROWS:]]
-        send_at = _after_quiet_hours(due, zone, quiet_hours)
+        send_at = after_quiet_hours(due, zone, quiet_hours)
         if now - due > catch_up:
             rows.append(_final(routine_id, due, OccurrenceStatus.MISSED,
                                f"not sent: found {_minutes(now - due)} late, "
@@ -204,41 +217,30 @@ class Dispatcher:
             if occurrence is None or occurrence.claimed_by != self.node_id:
                 return "lost-claim"
             routine, person = occurrence.routine, occurrence.routine.person
+            context = f"{person.id}/{routine.key}"
+            extra = {"person": person.id, "routine": routine.key}  # JSON log fields
+            pause = pause_covering(session, routine, self.clock())
+            if pause is not None:
+                # Resting: recorded as skipped with the reason, never sent.
+                self._finish(occurrence_id, OccurrenceStatus.SKIPPED, f"paused: {pause.reason}")
+                log.info("%s: reminder skipped, paused: %s", context, pause.reason,
+                         extra=extra)
+                return OccurrenceStatus.SKIPPED.value
             done = {d.channel for d in occurrence.deliveries if d.status == "sent"}
             local_date = occurrence.due_at.astimezone(ZoneInfo(person.timezone)).date()
-            message = compose(routine, person.locale, local_date)
+            message = with_link(compose(routine, person.locale, local_date), person.locale,
+                                self._link(settings, person.id, occurrence_id))
             deadline, channels = occurrence.deadline, list(person.channels)
-            context = f"{person.id}/{routine.key}"
 
         results: dict[str, str | None] = {name: None for name in done}
         for name in channels:
             if name in done:
                 continue
-            channel = settings.channels.get(name)
-            attempts, error = 0, None
-            while True:
-                attempts += 1
-                self._renew_lease(occurrence_id)
-                try:
-                    if channel is None:
-                        raise TransportError(f"channel {name!r} is not configured",
-                                             permanent=True)
-                    send(channel, message.title, message.body)
-                    error = None
-                    break
-                except TransportError as exc:
-                    error = exc.message
-                    wait = BACKOFF_SECONDS[min(attempts - 1, len(BACKOFF_SECONDS) - 1)]
-                    if exc.permanent or self.clock() + timedelta(seconds=wait) > deadline:
-                        break
-                    log.info("%s: %s failed (%s), trying again in %.0f s",
-                             context, name, error, wait)
-                    if self.stopping.wait(wait):
-                        break
+            attempts, error = self._send_with_retries(
+                settings, name, message.title, message.body, deadline, context,
+                on_attempt=lambda: self._renew_lease(occurrence_id))
             self._record_delivery(occurrence_id, name, attempts, error)
             results[name] = error
-            if error:
-                log.warning("%s: not delivered to %s: %s", context, name, error)
 
         sent = [n for n, e in results.items() if e is None]
         failed = {n: e for n, e in results.items() if e is not None}
@@ -248,15 +250,95 @@ class Dispatcher:
             # again (not the ones that succeeded) while the deadline allows.
             self._release(occurrence_id)
             return "released"
-        reason = "; ".join(f"{n}: {e}" for n, e in failed.items()) or None
+        self._finish(occurrence_id, status,
+                     "; ".join(f"{n}: {e}" for n, e in failed.items()) or None)
+        log.info("%s: reminder %s (%s)", context, status.value,
+                 ", ".join(f"{n} {'ok' if e is None else 'failed'}" for n, e in results.items()),
+                 extra=extra)
+        return status.value
+
+    def _send_with_retries(
+        self, settings: Settings, name: str, title: str, body: str, deadline: datetime,
+        context: str, on_attempt: Callable[[], None] | None = None,
+    ) -> tuple[int, str | None]:
+        """Try one channel with backoff until it works, fails for good, or the deadline."""
+        channel = settings.channels.get(name)
+        attempts = 0
+        while True:
+            attempts += 1
+            if on_attempt is not None:
+                on_attempt()
+            try:
+                if channel is None:
+                    raise TransportError(f"channel {name!r} is not configured", permanent=True)
+                send(channel, title, body)
+                return attempts, None
+            except TransportError as exc:
+                wait = BACKOFF_SECONDS[min(attempts - 1, len(BACKOFF_SECONDS) - 1)]
+                if exc.permanent or self.clock() + timedelta(seconds=wait) > deadline:
+                    log.warning("%s: not delivered to %s: %s", context, name, exc.message)
+                    return attempts, exc.message
+                log.info("%s: %s failed (%s), trying again in %.0f s",
+                         context, name, exc.message, wait)
+                if self.stopping.wait(wait):
+                    return attempts, exc.message
+
+    def _link(self, settings: Settings, person_id: str, occurrence_id: int | None) -> str | None:
+        public_url = settings.config.service.public_url
+        if not public_url:
+            return None
+        if self._signer is None:
+            self._signer = LinkSigner(link_secret(self.sessions),
+                                      settings.config.service.link_lifetime)
+        return checkin_url(public_url, self._signer.token(LinkTarget(person_id, occurrence_id)))
+
+    def _finish(self, occurrence_id: int, status: OccurrenceStatus, reason: str | None) -> None:
         with self.sessions.begin() as session:
             session.execute(
                 update(Occurrence).where(Occurrence.id == occurrence_id).values(
                     status=status, reason=reason, finished_at=self.clock(),
                     claimed_by=None, claimed_until=None))
-        log.info("%s: reminder %s (%s)", context, status.value,
-                 ", ".join(f"{n} {'ok' if e is None else 'failed'}" for n, e in results.items()))
-        return status.value
+
+    # -- unit 4: notices (rest, resume, check-in, caregiver) --------------------
+
+    def claim_notices(self, limit: int) -> list[int]:
+        """Atomically take up to `limit` pending notices (compare-and-set, like claim)."""
+        if limit <= 0:
+            return []
+        with self.sessions.begin() as session:
+            candidates = (select(Notice.id).where(Notice.status == "pending")
+                          .order_by(Notice.id).limit(limit))
+            return list(session.scalars(
+                update(Notice)
+                .where(Notice.id.in_(candidates.scalar_subquery()), Notice.status == "pending")
+                .values(status="sending")
+                .returning(Notice.id)).all())
+
+    def deliver_notice(self, notice_id: int) -> str:
+        settings = self.settings()
+        with self.sessions() as session:
+            notice = session.get(Notice, notice_id)
+            if notice is None:
+                return "gone"
+            title, body, channels = notice.title, notice.body, list(notice.channels)
+            context = f"{notice.person_id}/{notice.kind}"
+            person = session.get(Person, notice.person_id)
+            if notice.kind == "checkin" and person is not None:
+                body = with_link(Message(title, body), person.locale,
+                                 self._link(settings, person.id, None)).body
+            deadline = notice.created_at + NOTICE_DEADLINE
+        errors = {}
+        for name in channels:
+            _, error = self._send_with_retries(settings, name, title, body, deadline, context)
+            if error:
+                errors[name] = error
+        status = "failed" if errors and len(errors) == len(channels) else "sent"
+        with self.sessions.begin() as session:
+            session.execute(update(Notice).where(Notice.id == notice_id).values(
+                status=status, sent_at=self.clock(),
+                error="; ".join(f"{n}: {e}" for n, e in errors.items()) or None))
+        log.info("%s: notice %s", context, status)
+        return status
 
     def _renew_lease(self, occurrence_id: int) -> None:
         with self.sessions.begin() as session:
@@ -301,7 +383,7 @@ def parse_quiet_hours(text: str) -> tuple[time, time]:
     return time.fromisoformat(start), time.fromisoformat(end)
 
 
-def _after_quiet_hours(due: datetime, zone: ZoneInfo, quiet_hours: str | None) -> datetime:
+def after_quiet_hours(due: datetime, zone: ZoneInfo, quiet_hours: str | None) -> datetime:
     """When a reminder due at `due` may go out: `due`, or the end of quiet hours.
 
     Quiet hours may span midnight (22:00-07:00). The end is a wall-clock time

@@ -22,22 +22,29 @@ import signal
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import update
+from sqlalchemy import text, update
 
 from heupreminder.config.loader import ConfigError, Settings, load_settings
 from heupreminder.db.engine import changed_rows, make_engine, make_sessionmaker
 from heupreminder.db.migrate import upgrade
 from heupreminder.db.models import Occurrence, OccurrenceStatus, utcnow
 from heupreminder.db.sync import sync_config
+from heupreminder.ops import systemd
+from heupreminder.pain.records import housekeeping
 from heupreminder.scheduler.dispatcher import Dispatcher
 from heupreminder.secrets import install_masker
+
+if TYPE_CHECKING:
+    from heupreminder.web.server import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +53,10 @@ TICK_SECONDS = 1.0
 # due, so changes made by other processes (CLI, another node) are picked up.
 MAX_SLEEP = timedelta(seconds=30)
 DRAIN_SECONDS = 10.0
+HOUSEKEEPING_SECONDS = 60
+# The systemd watchdog is only fed while the clock ticks: a stuck scheduler
+# stops the pings, and systemd restarts the service (WatchdogSec=).
+WATCHDOG_MAX_TICK_AGE = timedelta(seconds=10)
 
 
 class Service:
@@ -68,6 +79,7 @@ class Service:
         self._next_wake = utcnow()
         self._reload_requested = threading.Event()
         self.last_tick: datetime | None = None
+        self.web: WebServer | None = None
         self.scheduler = BackgroundScheduler(timezone="UTC")
 
     @property
@@ -88,11 +100,23 @@ class Service:
             self.tick, "interval", seconds=TICK_SECONDS, id="tick", max_instances=1,
             coalesce=True, misfire_grace_time=None, next_run_time=utcnow(),
         )
+        self.scheduler.add_job(
+            self.housekeeping, "interval", seconds=HOUSEKEEPING_SECONDS, id="housekeeping",
+            max_instances=1, coalesce=True, misfire_grace_time=None, next_run_time=utcnow(),
+        )
+        watchdog = systemd.watchdog_interval()
+        if watchdog is not None:
+            self.scheduler.add_job(
+                self._feed_watchdog, "interval", seconds=watchdog / 2, id="watchdog",
+                max_instances=1, coalesce=True, misfire_grace_time=None,
+            )
         self.scheduler.start()
+        self._start_web()
         log.info("heupreminder ready: %d people, %d active routines",
                  len(self._settings.config.people),
                  sum(len([r for r in p.routines if r.enabled])
                      for p in self._settings.config.people))
+        systemd.ready()
 
     def main_loop(self) -> None:
         while not self.stopping.wait(0.5):
@@ -101,9 +125,12 @@ class Service:
                 self.reload()
 
     def shutdown(self) -> None:
+        systemd.stopping()
         log.info("stopping: finishing reminders being sent (at most %.0f s)", DRAIN_SECONDS)
         self.stopping.set()
         self.scheduler.shutdown(wait=True)
+        if self.web is not None:
+            self.web.stop()
         with self._lock:
             pending = set(self._in_flight)
         _, unfinished = wait_for(pending, timeout=DRAIN_SECONDS)
@@ -145,6 +172,54 @@ class Service:
             log.exception("dispatch failed; retrying shortly")
             self._next_wake = utcnow() + timedelta(seconds=5)
 
+    def _start_web(self) -> None:
+        listen = self._settings.config.service.listen
+        if not listen:
+            return
+        from heupreminder.web.app import create_app
+        from heupreminder.web.context import WebContext
+        from heupreminder.web.server import WebServer
+
+        context = WebContext(self.sessions, lambda: self._settings, wake=self.wake,
+                             health=self.health)
+        self.web = WebServer(create_app(context), listen)
+        self.web.start()
+
+    def health(self) -> tuple[bool, dict[str, object]]:
+        """Alive means: the clock ticks, and the database answers."""
+        tick_age = (utcnow() - self.last_tick).total_seconds() if self.last_tick else None
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            database = "ok"
+        except Exception as exc:  # any driver error means unreachable
+            database = f"unreachable: {type(exc).__name__}"
+        ticking = tick_age is not None and tick_age < WATCHDOG_MAX_TICK_AGE.total_seconds()
+        healthy = ticking and database == "ok" and self.scheduler.running
+        return healthy, {"database": database, "scheduler": self.scheduler.running,
+                         "last_tick_age_seconds": round(tick_age, 3) if tick_age else None}
+
+    def housekeeping(self) -> None:
+        """Once a minute: pain-policy timers and the daily check-in while paused."""
+        try:
+            with self.sessions.begin() as session:
+                housekeeping(session, self._settings, utcnow())
+        except Exception:
+            log.exception("housekeeping failed; trying again next minute")
+        self.wake()
+
+    def wake(self) -> None:
+        """Look at the database on the next tick (something new may be due)."""
+        self._next_wake = utcnow()
+
+    def _feed_watchdog(self) -> None:
+        last = self.last_tick
+        if last is not None and utcnow() - last <= WATCHDOG_MAX_TICK_AGE:
+            systemd.watchdog()
+        else:
+            log.warning("the clock has not ticked since %s; not feeding the systemd watchdog",
+                        last.isoformat(timespec="seconds") if last else "start-up")
+
     def _dispatch(self) -> None:
         while not self.stopping.is_set():
             now = utcnow()
@@ -154,7 +229,9 @@ class Service:
                 free = self._capacity - len(self._in_flight)
             claimed = self.dispatcher.claim(now, free)
             for occurrence_id in claimed:
-                self._submit(occurrence_id)
+                self._submit(self.dispatcher.deliver, occurrence_id)
+            for notice_id in self.dispatcher.claim_notices(free - len(claimed)):
+                self._submit(self.dispatcher.deliver_notice, notice_id)
             if not more_due and len(claimed) < free:
                 break
             if len(claimed) >= free:
@@ -163,8 +240,8 @@ class Service:
         latest = utcnow() + MAX_SLEEP
         self._next_wake = min(wake, latest) if wake else latest
 
-    def _submit(self, occurrence_id: int) -> None:
-        future = self.pool.submit(self.dispatcher.deliver, occurrence_id)
+    def _submit(self, work: Callable[[int], str], row_id: int) -> None:
+        future = self.pool.submit(work, row_id)
         with self._lock:
             self._in_flight.add(future)
         future.add_done_callback(self._done)

@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, text
 
 from heupreminder.catalog import STOP_IF_IT_HURTS, get_entry
 from tests.helpers import person_config
-from tests.receivers import HttpInbox, SmtpInbox, text_of
+from tests.receivers import HttpInbox, SmtpInbox, free_port, text_of
 
 PASSWORD = "Sup3r-Secret-Mail-Pw"
 ZONE = ZoneInfo("Europe/Amsterdam")
@@ -161,11 +161,14 @@ def test_readme_quick_start_config_runs(tmp_path: Path) -> None:
     env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data"),
            "XDG_CONFIG_HOME": str(tmp_path / "config")}
     env.pop("HEUPREMINDER_DATABASE_URL", None)
+    example = (repo / "config" / "heupreminder.example.toml").read_text(encoding="utf-8")
+    assert 'listen = "127.0.0.1:8765"' in example
+    config = tmp_path / "example.toml"  # the example, on a port no other test uses
+    config.write_text(example.replace("8765", str(free_port())), encoding="utf-8")
     log = tmp_path / "service.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "heupreminder", "run", "--config",
-             str(repo / "config" / "heupreminder.example.toml")],
+            [sys.executable, "-m", "heupreminder", "run", "--config", str(config)],
             stdout=out, stderr=subprocess.STDOUT, env=env)
         try:
             wait_until(lambda: "heupreminder ready" in log.read_text())

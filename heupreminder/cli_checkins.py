@@ -1,0 +1,202 @@
+"""CLI commands for what a person logs: pain, done, skip, pause, resume,
+history, and API tokens. Input errors exit 2 and write nothing."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from heupreminder.cli_options import config_option
+from heupreminder.config.loader import Settings, load_settings
+from heupreminder.config.model import parse_duration
+from heupreminder.db.models import CheckIn, DecisionRow, Occurrence, PainReport, Routine, utcnow
+from heupreminder.pain.records import (
+    LOCATIONS,
+    InputError,
+    log_checkin,
+    log_pain,
+    pause_by_hand,
+    resume_by_hand,
+)
+
+
+def _person(settings: Settings, person_id: str | None) -> str:
+    people = [p.id for p in settings.config.people]
+    if person_id:
+        return person_id
+    if len(people) == 1:
+        return people[0]
+    raise click.UsageError(f"say which person with --person (one of: {', '.join(people)})")
+
+
+@contextmanager
+def _writing(config_path: str | None) -> Iterator[tuple[Settings, Session]]:
+    """A transaction that commits only if the command succeeds."""
+    from heupreminder.cli import open_sessions
+
+    settings = load_settings(config_path)
+    sessions = open_sessions(settings)
+    try:
+        with sessions.begin() as session:
+            yield settings, session
+    except InputError as error:
+        click.echo(f"heupreminder: {error}", err=True)
+        sys.exit(2)
+
+
+def _when(value: str | None, zone: str) -> datetime | None:
+    """An ISO time (local to the person when it has no offset) or a duration ago/ahead."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        try:
+            return utcnow() + parse_duration(value)
+        except ValueError:
+            raise click.BadParameter(f"{value!r} is not a time (2026-05-01T18:00) "
+                                     "or a duration (2d, 12h)") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=ZoneInfo(zone))
+
+
+person_option = click.option("--person", "-p", help="Person id (default: the only person).")
+
+
+def register(main: click.Group) -> None:
+    @main.command()
+    @click.argument("level")
+    @click.option("--where", type=click.Choice(LOCATIONS), help="Where it hurts.")
+    @click.option("--routine", help="The routine it came with.")
+    @click.option("--note", help="Anything worth remembering.")
+    @click.option("--at", "at", help="When (default now), e.g. 2026-05-01T18:00.")
+    @person_option
+    @config_option
+    def pain(level: str, where: str | None, routine: str | None, note: str | None,
+             at: str | None, person: str | None, config_path: str | None) -> None:
+        """Log how your hip feels, 0 (no pain) to 10 (worst)."""
+        with _writing(config_path) as (settings, session):
+            person_id = _person(settings, person)
+            config = settings.config.person(person_id)
+            zone = settings.config.person_timezone(config) if config else "UTC"
+            logged = log_pain(session, settings, person_id, level, where=where,
+                              routine_key=routine, note=note, at=_when(at, zone),
+                              source="cli", now=utcnow())
+        click.echo(f"logged pain {level}/10 for {person_id}")
+        for decision in logged.decisions:
+            click.echo(f"{decision.action}: {decision.reason}")
+
+    for outcome, name in (("done", "done"), ("skipped", "skip")):
+        def make(outcome: str) -> Callable[..., None]:
+            def command(routine: str, person: str | None, config_path: str | None) -> None:
+                with _writing(config_path) as (settings, session):
+                    person_id = _person(settings, person)
+                    log_checkin(session, person_id, routine, outcome, source="cli",
+                                now=utcnow())
+                click.echo(f"{routine}: {outcome}")
+            command.__doc__ = f"Mark a routine's latest reminder as {outcome}."
+            return command
+        main.command(name)(click.argument("routine")(person_option(config_option(
+            make(outcome)))))
+
+    @main.command()
+    @click.argument("routine", required=False)
+    @click.option("--all", "all_", is_flag=True, help="Pause every exercise routine.")
+    @click.option("--until", help="When to resume by itself: a time or a duration (3d).")
+    @person_option
+    @config_option
+    def pause(routine: str | None, all_: bool, until: str | None, person: str | None,
+              config_path: str | None) -> None:
+        """Pause one routine, or --all exercise routines (supplements keep going)."""
+        if bool(routine) == all_:
+            raise click.UsageError("give a ROUTINE or --all")
+        with _writing(config_path) as (settings, session):
+            person_id = _person(settings, person)
+            row = pause_by_hand(session, person_id, routine, until=_when(until, "UTC"),
+                                now=utcnow(), by="cli")
+        click.echo(f"paused: {row.reason}")
+
+    @main.command()
+    @click.argument("routine", required=False)
+    @click.option("--all", "all_", is_flag=True, help="Resume everything that is paused.")
+    @person_option
+    @config_option
+    def resume(routine: str | None, all_: bool, person: str | None,
+               config_path: str | None) -> None:
+        """Resume a paused routine, or --all."""
+        if bool(routine) == all_:
+            raise click.UsageError("give a ROUTINE or --all")
+        with _writing(config_path) as (settings, session):
+            person_id = _person(settings, person)
+            decisions = resume_by_hand(session, settings, person_id, routine, now=utcnow(),
+                                       by="cli")
+        for decision in decisions:
+            click.echo(f"resumed: {decision.reason}")
+
+    @main.command()
+    @click.option("--days", default=14, show_default=True, type=click.IntRange(1, 3650))
+    @click.option("--json", "as_json", is_flag=True)
+    @person_option
+    @config_option
+    def history(days: int, as_json: bool, person: str | None, config_path: str | None) -> None:
+        """Reminders, check-ins, pain reports and pause decisions, newest first."""
+        with _writing(config_path) as (settings, session):
+            person_id = _person(settings, person)
+            config = settings.config.person(person_id)
+            zone = ZoneInfo(settings.config.person_timezone(config) if config else "UTC")
+            events = history_events(session, person_id, utcnow() - timedelta(days=days), zone)
+        if as_json:
+            click.echo(json.dumps(events, indent=2, ensure_ascii=False))
+            return
+        for event in events:
+            click.echo(f"{event['at'][:16].replace('T', ' ')}  {event['type']:<9} "
+                       f"{event.get('routine') or '':<20} {event['what']}")
+
+    @main.command()
+    @click.argument("person_id")
+    @config_option
+    def token(person_id: str, config_path: str | None) -> None:
+        """Create an API token for a person (shown once; store it safely)."""
+        from heupreminder.web.api import create_token
+
+        with _writing(config_path) as (_, session):
+            value = create_token(session, person_id)
+        click.echo(value)
+
+
+def history_events(session: Session, person_id: str, since: datetime,
+                   zone: ZoneInfo) -> list[dict[str, Any]]:
+    def local(moment: datetime) -> str:
+        return moment.astimezone(zone).isoformat(timespec="minutes")
+
+    keys = dict(session.execute(select(Routine.id, Routine.key).where(
+        Routine.person_id == person_id)).tuples().all())
+    events: list[dict[str, Any]] = []
+    for o in session.scalars(select(Occurrence).join(Routine).where(
+            Routine.person_id == person_id, Occurrence.due_at >= since)):
+        events.append({"at": local(o.due_at), "type": "reminder", "routine": keys[o.routine_id],
+                       "what": o.status + (f" ({o.reason})" if o.reason else "")})
+    for c in session.scalars(select(CheckIn).where(CheckIn.person_id == person_id,
+                                                   CheckIn.at >= since)):
+        events.append({"at": local(c.at), "type": "checkin", "routine": keys[c.routine_id],
+                       "what": c.outcome})
+    for p in session.scalars(select(PainReport).where(PainReport.person_id == person_id,
+                                                      PainReport.at >= since)):
+        where = f", {p.location}" if p.location else ""
+        note = f": {p.note}" if p.note else ""
+        events.append({"at": local(p.at), "type": "pain",
+                       "routine": keys.get(p.routine_id) if p.routine_id else None,
+                       "what": f"{p.level}/10{where}{note}"})
+    for d in session.scalars(select(DecisionRow).where(DecisionRow.person_id == person_id,
+                                                       DecisionRow.at >= since)):
+        events.append({"at": local(d.at), "type": d.action, "routine": d.scope,
+                       "what": d.reason})
+    return sorted(events, key=lambda e: e["at"], reverse=True)

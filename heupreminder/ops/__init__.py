@@ -1,0 +1,1 @@
+"""Running heupreminder as a service: systemd notification and log formats."""

@@ -1,0 +1,294 @@
+"""Writing what a person logged, and applying the pain policy to the database.
+
+Every way in (CLI, one-tap link page, JSON API) calls these functions, so
+validation and the policy are the same everywhere. Input is checked before
+anything is written: a bad value raises `InputError` naming the field, and the
+transaction writes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import cast
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from heupreminder.catalog import Locale
+from heupreminder.config.loader import Settings
+from heupreminder.config.model import PainConfig
+from heupreminder.db.models import (
+    CheckIn,
+    DecisionRow,
+    Notice,
+    Occurrence,
+    PainReport,
+    PauseRow,
+    Person,
+    Routine,
+)
+from heupreminder.pain.policy import Decision, PainPolicy, Pause, Report, evaluate, manual_resume
+from heupreminder.pain.texts import (
+    caregiver_message,
+    checkin_message,
+    rest_message,
+    resume_message,
+)
+
+LOCATIONS = ("groin", "outer", "lower-back", "other")
+SOURCES = ("cli", "link", "api")
+
+
+class InputError(ValueError):
+    """A person's input that cannot be used; the message names the field."""
+
+
+@dataclass(frozen=True)
+class Logged:
+    report_id: int
+    decisions: list[Decision]
+
+
+def parse_level(value: object) -> int:
+    if isinstance(value, bool):
+        raise InputError(f"level: {value!r} is not a number from 0 to 10")
+    try:
+        level = int(str(value).strip())
+    except ValueError:
+        raise InputError(f"level: {value!r} is not a number from 0 to 10") from None
+    if not 0 <= level <= 10:
+        raise InputError(f"level: {level} is not between 0 and 10")
+    return level
+
+
+def get_person(session: Session, person_id: str) -> Person:
+    person = session.get(Person, person_id)
+    if person is None or not person.active:
+        raise InputError(f"person: no person {person_id!r}")
+    return person
+
+
+def get_routine(session: Session, person_id: str, key: str) -> Routine:
+    routine = session.scalar(select(Routine).where(
+        Routine.person_id == person_id, Routine.key == key, Routine.active))
+    if routine is None:
+        known = session.scalars(select(Routine.key).where(
+            Routine.person_id == person_id, Routine.active).order_by(Routine.key)).all()
+        raise InputError(f"routine: {person_id} has no routine {key!r} "
+                         f"(known: {', '.join(known) or 'none'})")
+    return routine
+
+
+def policy_for(config: PainConfig) -> PainPolicy:
+    return PainPolicy(
+        threshold=config.threshold, persist_span=config.persist_span,
+        severe_level=config.severe_level, severe_pause_age=config.severe_pause_age,
+        resume_level=config.resume_level, min_rest=config.min_rest)
+
+
+def log_pain(session: Session, settings: Settings, person_id: str, level: object, *,
+             where: str | None = None, routine_key: str | None = None, note: str | None = None,
+             at: datetime | None = None, source: str, now: datetime) -> Logged:
+    """Record a pain report and apply the policy; the caller commits."""
+    person = get_person(session, person_id)
+    value = parse_level(level)
+    if where is not None and where not in LOCATIONS:
+        raise InputError(f"where: {where!r} is not one of {', '.join(LOCATIONS)}")
+    routine = get_routine(session, person.id, routine_key) if routine_key else None
+    when = at or now
+    if when.tzinfo is None:
+        raise InputError("at: give a time with a time zone offset")
+    if when > now + timedelta(minutes=5):
+        raise InputError(f"at: {when.isoformat()} is in the future")
+    if note is not None and len(note) > 2000:
+        raise InputError("note: longer than 2000 characters")
+    report = PainReport(person_id=person.id, at=when, level=value, location=where,
+                        routine_id=routine.id if routine else None, note=note or None,
+                        source=source, created_at=now)
+    session.add(report)
+    session.flush()
+    return Logged(report.id, apply_policy(session, settings, person, now))
+
+
+def log_checkin(session: Session, person_id: str, routine_key: str, outcome: str, *,
+                source: str, now: datetime, occurrence_id: int | None = None) -> CheckIn:
+    """Mark a routine done or skipped: its given occurrence, else the latest one."""
+    if outcome not in ("done", "skipped"):
+        raise InputError(f"outcome: {outcome!r} is not done or skipped")
+    person = get_person(session, person_id)
+    routine = get_routine(session, person.id, routine_key)
+    if occurrence_id is None:
+        occurrence_id = session.scalar(
+            select(Occurrence.id).where(Occurrence.routine_id == routine.id,
+                                        Occurrence.due_at <= now)
+            .order_by(Occurrence.due_at.desc()).limit(1))
+    checkin = CheckIn(person_id=person.id, routine_id=routine.id, occurrence_id=occurrence_id,
+                      outcome=outcome, at=now, source=source)
+    session.add(checkin)
+    return checkin
+
+
+def active_pauses(session: Session, person_id: str) -> list[PauseRow]:
+    return list(session.scalars(select(PauseRow).where(
+        PauseRow.person_id == person_id, PauseRow.ended_at.is_(None)).order_by(PauseRow.since)))
+
+
+def pause_covering(session: Session, routine: Routine, now: datetime) -> PauseRow | None:
+    """The pause that stops this routine's reminder now, if any.
+
+    Only exercises pause: supplement reminders and tips keep going.
+    """
+    if routine.kind != "exercise":
+        return None
+    for pause in active_pauses(session, routine.person_id):
+        if pause.scope in (None, routine.key) and (pause.until is None or pause.until > now):
+            return pause
+    return None
+
+
+def pause_by_hand(session: Session, person_id: str, routine_key: str | None, *,
+                  until: datetime | None, now: datetime, by: str) -> PauseRow:
+    person = get_person(session, person_id)
+    if routine_key:
+        get_routine(session, person.id, routine_key)
+    if until is not None and until <= now:
+        raise InputError(f"until: {until.isoformat()} is not in the future")
+    what = f"routine {routine_key}" if routine_key else "all exercise routines"
+    pause = PauseRow(person_id=person.id, scope=routine_key, since=now, until=until,
+                     code="manual", reason=f"paused by hand ({by}): {what}")
+    session.add(pause)
+    session.flush()
+    session.add(DecisionRow(person_id=person.id, at=now, action="pause", scope=routine_key,
+                            code="manual", reason=pause.reason, report_ids=[],
+                            pause_id=pause.id))
+    return pause
+
+
+def resume_by_hand(session: Session, settings: Settings, person_id: str,
+                   routine_key: str | None, *, now: datetime, by: str) -> list[Decision]:
+    """End the person's pauses (all, or the one for `routine_key`)."""
+    person = get_person(session, person_id)
+    decisions = []
+    for row in active_pauses(session, person.id):
+        if routine_key is None or row.scope == routine_key:
+            decision = manual_resume(_pause(row), now, by)
+            _apply(session, settings, person, decision, now)
+            decisions.append(decision)
+    if not decisions:
+        raise InputError(f"resume: nothing of {person.id!r} is paused"
+                         + (f" for {routine_key!r}" if routine_key else ""))
+    return decisions
+
+
+def apply_policy(session: Session, settings: Settings, person: Person,
+                 now: datetime) -> list[Decision]:
+    """Run the pain policy on the person's reports and apply what it decides."""
+    rows = session.execute(
+        select(PainReport, Routine.key).outerjoin(Routine, Routine.id == PainReport.routine_id)
+        .where(PainReport.person_id == person.id).order_by(PainReport.at)).all()
+    reports = [Report(id=r.id, at=r.at, level=r.level, routine=key) for r, key in rows]
+    pauses = [_pause(p) for p in active_pauses(session, person.id) if p.code != "manual"]
+    policy = policy_for(settings.config.person_pain(person.id))
+    decisions = evaluate(reports, pauses, policy, now, ZoneInfo(person.timezone))
+    for decision in decisions:
+        _apply(session, settings, person, decision, now)
+    return decisions
+
+
+def _pause(row: PauseRow) -> Pause:
+    return Pause(id=row.id, scope=row.scope, since=row.since, severe=row.severe)
+
+
+def _apply(session: Session, settings: Settings, person: Person, decision: Decision,
+           now: datetime) -> None:
+    locale = cast(Locale, person.locale)
+    pause_id = decision.pause_id
+    if decision.action == "pause":
+        row = PauseRow(person_id=person.id, scope=decision.scope, since=now, code=decision.code,
+                       reason=decision.reason, severe=decision.advise_care)
+        session.add(row)
+        session.flush()
+        pause_id = row.id
+        if decision.scope is None:
+            # A pause of everything replaces narrower pauses.
+            for narrower in active_pauses(session, person.id):
+                if narrower.scope is not None:
+                    narrower.ended_at, narrower.ended_reason = now, "widened to all exercises"
+        title, body = rest_message(locale, decision, _routine_title(session, person, decision))
+        queue_notice(session, person, "rest", f"rest-{pause_id}", title, body)
+    elif decision.action == "escalate":
+        row_ = session.get(PauseRow, decision.pause_id)
+        if row_ is not None:
+            row_.severe = True
+        title, body = rest_message(locale, decision, _routine_title(session, person, decision))
+        queue_notice(session, person, "rest", f"escalate-{decision.pause_id}", title, body)
+    elif decision.action == "resume":
+        row_ = session.get(PauseRow, decision.pause_id)
+        if row_ is not None:
+            row_.ended_at, row_.ended_reason = now, decision.reason
+        title, body = resume_message(locale, decision)
+        queue_notice(session, person, "resume", f"resume-{decision.pause_id}", title, body)
+    if decision.notify_caregiver:
+        config = settings.config.person(person.id)
+        caregivers = list(config.caregiver_channels) if config else []
+        if caregivers:
+            title, body = caregiver_message(locale, person.name, decision)
+            queue_notice(session, person, "caregiver", f"caregiver-{pause_id}", title, body,
+                         channels=caregivers)
+    session.add(DecisionRow(person_id=person.id, at=now, action=decision.action,
+                            scope=decision.scope, code=decision.code, reason=decision.reason,
+                            report_ids=list(decision.report_ids), pause_id=pause_id))
+
+
+def _routine_title(session: Session, person: Person, decision: Decision) -> str | None:
+    if decision.scope is None:
+        return None
+    from heupreminder.delivery.messages import routine_title
+
+    routine = session.scalar(select(Routine).where(
+        Routine.person_id == person.id, Routine.key == decision.scope))
+    return routine_title(routine, person.locale) if routine else decision.scope
+
+
+def queue_notice(session: Session, person: Person, kind: str, dedupe_key: str, title: str,
+                 body: str, channels: list[str] | None = None) -> None:
+    """Put a message in the outbox unless the same one is already there."""
+    exists = session.scalar(select(Notice.id).where(
+        Notice.person_id == person.id, Notice.dedupe_key == dedupe_key))
+    if exists is None:
+        session.add(Notice(person_id=person.id, kind=kind, dedupe_key=dedupe_key,
+                           channels=channels if channels is not None else list(person.channels),
+                           title=title, body=body))
+
+
+def housekeeping(session: Session, settings: Settings, now: datetime) -> None:
+    """Time-driven pain work, run about once a minute by the service.
+
+    - a pause set by hand `--until` a time ends then;
+    - the policy looks again at paused people (rest long enough? still severe?);
+    - paused people get one gentle check-in a day, from `[pain] checkin_at`.
+    """
+    for row in session.scalars(select(PauseRow).where(
+            PauseRow.ended_at.is_(None), PauseRow.until.is_not(None),
+            PauseRow.until <= now)).all():
+        person = session.get(Person, row.person_id)
+        if person is not None:
+            _apply(session, settings, person, manual_resume(_pause(row), now, "until"), now)
+
+    paused_people = session.scalars(select(Person).where(Person.active, Person.id.in_(
+        select(PauseRow.person_id).where(PauseRow.ended_at.is_(None))))).all()
+    for person in paused_people:
+        apply_policy(session, settings, person, now)
+        pauses = active_pauses(session, person.id)
+        if not pauses:
+            continue
+        zone = ZoneInfo(person.timezone)
+        checkin_time = settings.config.person_pain(person.id).checkin_at
+        assert checkin_time is not None
+        local_now = now.astimezone(zone)
+        checkin_at = datetime.combine(local_now.date(), checkin_time, tzinfo=zone)
+        if local_now >= checkin_at and min(p.since for p in pauses) < checkin_at:
+            title, body = checkin_message(cast(Locale, person.locale), person.name)
+            queue_notice(session, person, "checkin", f"checkin-{local_now.date()}", title, body)

@@ -1,0 +1,32 @@
+"""The Flask application: check-in pages, the JSON API, /healthz."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify
+from werkzeug.wrappers import Response
+
+from heupreminder.web.api import api
+from heupreminder.web.context import WebContext
+from heupreminder.web.pages import pages
+
+
+def create_app(context: WebContext) -> Flask:
+    app = Flask(__name__)
+    app.extensions["heupreminder"] = context
+    app.register_blueprint(pages)
+    app.register_blueprint(api)
+
+    @app.get("/healthz")
+    def healthz() -> tuple[Response, int]:
+        healthy, details = context.health()
+        return jsonify(status="ok" if healthy else "unhealthy", **details), 200 if healthy else 503
+
+    @app.after_request
+    def no_caching(response: Response) -> Response:
+        # Pages carry personal data and signed links: keep them out of caches.
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    return app

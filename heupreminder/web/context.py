@@ -1,0 +1,22 @@
+"""What the web layer needs from the service, as one small object."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from heupreminder.config.loader import Settings
+from heupreminder.db.models import utcnow
+
+
+@dataclass
+class WebContext:
+    sessions: sessionmaker[Session]
+    settings: Callable[[], Settings]
+    wake: Callable[[], None] = lambda: None  # new notices: look at the outbox now
+    clock: Callable[[], datetime] = utcnow
+    health: Callable[[], tuple[bool, dict[str, object]]] = field(
+        default=lambda: (True, {}))

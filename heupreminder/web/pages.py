@@ -1,0 +1,98 @@
+"""The one-tap check-in page behind a reminder's signed link.
+
+GET only shows the page (link previewers and mail scanners fetch links);
+only the form's POST writes. Works without JavaScript, readable on a phone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from heupreminder.catalog import NOT_MEDICAL_ADVICE
+from heupreminder.db.models import Occurrence, Person
+from heupreminder.delivery.messages import routine_title
+from heupreminder.pain.records import LOCATIONS, InputError, log_checkin, log_pain
+from heupreminder.web.context import WebContext
+from heupreminder.web.links import LinkError, LinkSigner, LinkTarget, link_secret
+from heupreminder.web.texts import page_texts
+
+pages = Blueprint("pages", __name__)
+
+
+def _context() -> WebContext:
+    context: WebContext = current_app.extensions["heupreminder"]
+    return context
+
+
+def _read(token: str) -> LinkTarget:
+    context = _context()
+    lifetime = context.settings().config.service.link_lifetime
+    return LinkSigner(link_secret(context.sessions), lifetime).read(token)
+
+
+def _link_problem(error: LinkError) -> tuple[str, int]:
+    texts = page_texts(request.accept_languages.best_match(["nl", "en"]) or "en")
+    message = texts["expired"] if error.expired else texts["invalid"]
+    return render_template("problem.html", t=texts, message=message), 410 if error.expired else 400
+
+
+@pages.get("/c/<token>")
+def checkin_page(token: str) -> tuple[str, int] | str:
+    try:
+        target = _read(token)
+    except LinkError as error:
+        return _link_problem(error)
+    context = _context()
+    with context.sessions() as session:
+        person = session.get(Person, target.person_id)
+        if person is None:
+            return _link_problem(LinkError(expired=False))
+        texts = page_texts(person.locale)
+        title = None
+        if target.occurrence_id is not None:
+            occurrence = session.get(Occurrence, target.occurrence_id)
+            if occurrence is None or occurrence.routine.person_id != person.id:
+                return _link_problem(LinkError(expired=False))
+            title = routine_title(occurrence.routine, person.locale)
+        return render_template(
+            "checkin.html", t=texts, token=token, name=person.name, routine_title=title,
+            saved=request.args.get("saved"), error=request.args.get("error"),
+            locations=LOCATIONS, disclaimer=NOT_MEDICAL_ADVICE[texts["locale"]])
+
+
+@pages.post("/c/<token>")
+def checkin_post(token: str) -> Response | tuple[str, int]:
+    try:
+        target = _read(token)
+    except LinkError as error:
+        return _link_problem(error)
+    context = _context()
+    form: Any = request.form
+    action = form.get("action", "")
+    try:
+        with context.sessions.begin() as session:
+            now = context.clock()
+            if action in ("done", "skipped"):
+                occurrence = (session.get(Occurrence, target.occurrence_id)
+                              if target.occurrence_id is not None else None)
+                if occurrence is None or occurrence.routine.person_id != target.person_id:
+                    raise InputError("routine: this link is not for a reminder")
+                log_checkin(session, target.person_id, occurrence.routine.key, action,
+                            source="link", now=now, occurrence_id=occurrence.id)
+            elif action == "pain":
+                routine_key = None
+                if target.occurrence_id is not None and form.get("with_routine"):
+                    occurrence = session.get(Occurrence, target.occurrence_id)
+                    routine_key = occurrence.routine.key if occurrence else None
+                log_pain(session, context.settings(), target.person_id, form.get("level"),
+                         where=form.get("where") or None, routine_key=routine_key,
+                         note=form.get("note") or None, source="link", now=now)
+            else:
+                raise InputError(f"action: {action!r} is not done, skipped or pain")
+    except InputError as error:
+        return redirect(url_for("pages.checkin_page", token=token, error=str(error)), 303)
+    context.wake()
+    return redirect(url_for("pages.checkin_page", token=token, saved=action), 303)

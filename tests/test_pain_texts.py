@@ -1,0 +1,162 @@
+"""Pause messages: both languages, short, caring, in our own words, never 'push through'."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from heupreminder.catalog import LOCALES, STOP_IF_IT_HURTS, Locale
+from heupreminder.pain.policy import Decision
+from heupreminder.pain.texts import (
+    MAX_MESSAGE_CHARS,
+    caregiver_message,
+    checkin_message,
+    rest_message,
+    resume_message,
+)
+
+ARTICLE = Path(__file__).parents[2] / "shared" / "seed" / "000_1fc96b52dac6e1f1.txt"
+
+PAUSES = {
+    "persisting": Decision("pause", None, "persisting", "r", (1, 2)),
+    "rising": Decision("pause", None, "rising", "r", (1, 2, 3)),
+    "severe": Decision("pause", None, "severe", "r", (1, 2), advise_care=True,
+                       notify_caregiver=True),
+    "scoped": Decision("pause", "bridge", "persisting", "r", (1, 2)),
+    "escalate": Decision("escalate", None, "severe-while-paused", "r", (5,), pause_id=1,
+                         advise_care=True, notify_caregiver=True),
+}
+RESUMES = {
+    "rested": Decision("resume", None, "rested", "r", (9,), pause_id=1),
+    "manual": Decision("resume", "bridge", "manual", "r", (), pause_id=1),
+}
+CARE_WORDS = {"nl": ("huisarts", "fysiotherapeut"), "en": ("doctor", "physiotherapist")}
+SORENESS_WORDS = {"nl": ("spierpijn", "dag na"), "en": ("soreness", "day after")}
+# Phrases that would nudge someone to keep exercising while it hurts.
+PUSHING = (
+    "push through", "through the pain", "despite the pain", "no pain, no gain", "keep going",
+    "don't give up", "tough it out", "doorzetten", "door de pijn", "ondanks de pijn",
+    "zet door", "niet opgeven", "bijt door",
+)
+
+
+def all_messages(locale: Locale) -> Iterator[tuple[str, str]]:
+    for decision in PAUSES.values():
+        yield rest_message(locale, decision, "Bruggetje" if locale == "nl" else "Bridge")
+        yield rest_message(locale, decision, None)
+        if decision.notify_caregiver:
+            yield caregiver_message(locale, "Anna", decision)
+            yield caregiver_message(locale, " ", decision)
+    for decision in RESUMES.values():
+        yield resume_message(locale, decision)
+        yield resume_message(locale, decision, "Bridge")
+    yield checkin_message(locale, "Anna")
+    yield checkin_message(locale, "")
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_message_is_short_and_filled_in(locale: Locale) -> None:
+    for title, body in all_messages(locale):
+        assert title.strip() and "\n" not in title and len(title) <= 80
+        assert body.strip() and len(body) <= MAX_MESSAGE_CHARS, (len(body), body)
+        assert "{" not in title + body and "  " not in body and not body[0].islower()
+
+
+def test_dutch_and_english_differ() -> None:
+    assert list(all_messages("nl")) != list(all_messages("en"))
+    for nl, en in zip(all_messages("nl"), all_messages("en"), strict=True):
+        assert nl != en
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_rest_message_says_rest_and_that_next_day_soreness_is_normal(locale: Locale) -> None:
+    for decision in PAUSES.values():
+        _, body = rest_message(locale, decision, None)
+        assert all(word in body.lower() for word in SORENESS_WORDS[locale]), body
+        assert ("rust" if locale == "nl" else "rest") in body.lower()
+        assert ("supplement" in body.lower()), "supplement reminders keep going"
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_rest_message_advises_care_only_when_asked(locale: Locale) -> None:
+    for decision in PAUSES.values():
+        _, body = rest_message(locale, decision, None)
+        mentions_care = any(word in body.lower() for word in CARE_WORDS[locale])
+        assert mentions_care == decision.advise_care, body
+    care_title, _ = rest_message(locale, PAUSES["severe"], None)
+    assert care_title != rest_message(locale, PAUSES["persisting"], None)[0]
+
+
+def test_rest_message_says_why() -> None:
+    assert "blijft pijn doen" in rest_message("nl", PAUSES["persisting"], None)[1]
+    assert "erger" in rest_message("nl", PAUSES["rising"], None)[1]
+    assert "keeps hurting" in rest_message("en", PAUSES["persisting"], None)[1]
+    assert "getting worse" in rest_message("en", PAUSES["rising"], None)[1]
+    assert "after several days of rest" in rest_message("en", PAUSES["escalate"], None)[1]
+
+
+def test_rest_message_names_the_paused_routine() -> None:
+    _, nl = rest_message("nl", PAUSES["scoped"], "Bruggetje")
+    _, en = rest_message("en", PAUSES["scoped"], "Bridge")
+    assert "“Bruggetje”" in nl and "“Bridge”" in en
+    _, unnamed = rest_message("en", PAUSES["scoped"], "  ")
+    assert "that exercise" in unnamed and "“" not in unnamed
+    _, all_routines = rest_message("en", PAUSES["persisting"], "Bridge")
+    assert "Bridge" not in all_routines and "exercise reminders" in all_routines
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_resume_message_builds_up_calmly_and_stops_if_it_hurts(locale: Locale) -> None:
+    for decision in RESUMES.values():
+        _, body = resume_message(locale, decision)
+        assert body.endswith(STOP_IF_IT_HURTS[locale])
+        assert ("rustig" if locale == "nl" else "calmly") in body
+    assert "Bridge" in resume_message(locale, RESUMES["manual"], "Bridge")[1]
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_checkin_asks_how_the_hip_is(locale: Locale) -> None:
+    title, body = checkin_message(locale, "  Anna  ")
+    assert "?" in title and "Anna" in body and "0" in body and "10" in body
+    assert checkin_message(locale, "")[1][0].isupper()
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_caregiver_message(locale: Locale) -> None:
+    title, body = caregiver_message(locale, "Anna", PAUSES["severe"])
+    assert "Anna" in title and body.startswith("Anna")
+    assert any(word in body for word in CARE_WORDS[locale])
+    _, later = caregiver_message(locale, "Anna", PAUSES["escalate"])
+    assert later != body
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_no_text_encourages_pushing_through_pain(locale: Locale) -> None:
+    for title, body in all_messages(locale):
+        text = f"{title} {body}".lower()
+        assert not [phrase for phrase in PUSHING if phrase in text], text
+
+
+def test_wrong_decisions_and_locales_are_refused() -> None:
+    with pytest.raises(ValueError, match="pause or escalate"):
+        rest_message("en", RESUMES["rested"], None)
+    with pytest.raises(ValueError, match="resume decision"):
+        resume_message("en", PAUSES["persisting"])
+    with pytest.raises(ValueError, match="locale"):
+        checkin_message("de", "Anna")  # type: ignore[arg-type]
+
+
+def word_runs(text: str, size: int = 8) -> set[tuple[str, ...]]:
+    words = re.findall(r"\w+", text.lower())
+    return {tuple(words[i : i + size]) for i in range(len(words) - size + 1)}
+
+
+@pytest.mark.skipif(not ARTICLE.is_file(), reason=f"source article not found at {ARTICLE}")
+def test_no_dutch_text_is_copied_from_the_article() -> None:
+    article = word_runs(ARTICLE.read_text(encoding="utf-8"))
+    assert word_runs("Het is normaal dat je de dag na de training wat pijn voelt") & article
+    for title, body in all_messages("nl"):
+        assert not word_runs(f"{title} {body}") & article, body
