@@ -19,5 +19,9 @@ USER heup
 VOLUME ["/data"]
 # heupreminder handles SIGTERM itself (drains sends, then exits) as PID 1.
 STOPSIGNAL SIGTERM
+# Healthy while the web server answers /healthz (the service's [service] listen,
+# 127.0.0.1:8765 by default). Plain Python: slim images have no curl or wget.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8765/healthz', timeout=4).status == 200 else 1)"]
 ENTRYPOINT ["heupreminder"]
 CMD ["run"]

@@ -177,8 +177,8 @@ def history_events(session: Session, person_id: str, since: datetime,
     def local(moment: datetime) -> str:
         return moment.astimezone(zone).isoformat(timespec="minutes")
 
-    keys = dict(session.execute(select(Routine.id, Routine.key).where(
-        Routine.person_id == person_id)).tuples().all())
+    keys: dict[int, str] = {row.id: row.key for row in session.execute(
+        select(Routine.id, Routine.key).where(Routine.person_id == person_id))}
     events: list[dict[str, Any]] = []
     for o in session.scalars(select(Occurrence).join(Routine).where(
             Routine.person_id == person_id, Occurrence.due_at >= since)):

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from heupreminder.catalog import Locale
@@ -191,7 +191,11 @@ def apply_policy(session: Session, settings: Settings, person: Person,
     reports = [Report(id=r.id, at=r.at, level=r.level, routine=key) for r, key in rows]
     pauses = [_pause(p) for p in active_pauses(session, person.id) if p.code != "manual"]
     policy = policy_for(settings.config.person_pain(person.id))
-    decisions = evaluate(reports, pauses, policy, now, ZoneInfo(person.timezone))
+    # Reports from before the last resume must not pause again what was just resumed.
+    last_resume = session.scalar(select(func.max(PauseRow.ended_at)).where(
+        PauseRow.person_id == person.id))
+    decisions = evaluate(reports, pauses, policy, now, ZoneInfo(person.timezone),
+                         last_resume=last_resume)
     for decision in decisions:
         _apply(session, settings, person, decision, now)
     return decisions
