@@ -211,6 +211,12 @@ def test_repeated_hour_never_fires_twice(make: Callable[[time], Schedule]) -> No
         after += timedelta(minutes=5)
 
 
+def test_fold_of_the_given_time_is_ignored() -> None:
+    schedule = Schedule.daily_at(time(2, 30, fold=1))
+    after = datetime(2025, 10, 26, 0, 0, tzinfo=UTC)
+    assert next_due(schedule, AMS, after) == datetime(2025, 10, 26, 0, 30, tzinfo=UTC)
+
+
 @pytest.mark.parametrize("make", [at_schedule, cron_schedule], ids=["at", "cron"])
 @pytest.mark.parametrize(("zone", "wall", "expected_utc"), [
     ("Europe/Amsterdam", datetime(2025, 3, 30, 2, 30), datetime(2025, 3, 30, 1, 0)),
