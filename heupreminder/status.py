@@ -3,14 +3,25 @@ next time in local time, the last result, and any pause with its reason."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from heupreminder.db.models import Occurrence, OccurrenceStatus, PauseRow, Person, Routine
+from heupreminder.db.models import (
+    Occurrence,
+    OccurrenceStatus,
+    PauseRow,
+    Person,
+    Routine,
+    utcnow,
+)
+from heupreminder.progress import adherence
 from heupreminder.schedule import Schedule
+
+ADHERENCE_WINDOW = timedelta(days=14)
 
 
 def person_status(session: Session, person: Person) -> dict[str, Any]:
@@ -40,7 +51,10 @@ def person_status(session: Session, person: Person) -> dict[str, Any]:
             "last_status": last.status if last else None,
             "last_reason": last.reason if last else None,
         })
+    recent = adherence(session, person.id, utcnow() - ADHERENCE_WINDOW)
     return {"person": person.id, "name": person.name, "timezone": person.timezone,
+            "adherence_14d": {"done": recent.done, "planned": recent.planned,
+                              "rest_days_not_counted": recent.rest},
             "locale": person.locale, "channels": list(person.channels),
             "pauses": [{"scope": p.scope or "all exercises",
                         "since": p.since.astimezone(zone).isoformat(timespec="minutes"),
@@ -62,6 +76,9 @@ def render_status(people: list[dict[str, Any]]) -> str:
     for person in people:
         lines.append(f"{person['name']} ({person['person']}, {person['timezone']}, "
                      f"{person['locale']}) via {', '.join(person['channels'])}")
+        done = person["adherence_14d"]
+        lines.append(f"  last 14 days: {done['done']} of {done['planned']} exercise reminders "
+                     f"done ({done['rest_days_not_counted']} rest days not counted)")
         for pause in person["pauses"]:
             lines.append(f"  PAUSED {pause['scope']} since {pause['since'].replace('T', ' ')}: "
                          f"{pause['reason']}")

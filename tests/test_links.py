@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 from freezegun import freeze_time
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.test import TestResponse
 
 from heupreminder.catalog import get_entry
 from heupreminder.config import Settings
@@ -93,7 +94,7 @@ def by_id(body: bytes, element_id: str) -> str | None:
     return match.group(2).strip() if match else None
 
 
-def redirect_query(response) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def redirect_query(response: TestResponse) -> dict[str, str]:
     """The ?saved= / ?error= of a 303 back to the page."""
     assert response.status_code == 303, response.data
     location = urlsplit(response.headers["Location"])
@@ -216,7 +217,7 @@ def tampered(token: str) -> str:
     return f"{payload}.{first}{signature[1:]}"
 
 
-def assert_problem_page(response, status: int, message: str) -> None:  # type: ignore[no-untyped-def]
+def assert_problem_page(response: TestResponse, status: int, message: str) -> None:
     assert response.status_code == status
     page = text_of(response.data)
     assert by_id(response.data, "problem") == message

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ import pytest
 from heupreminder.ops.logs import JsonFormatter, _MaskedStreamHandler
 from heupreminder.secrets import SecretMasker
 from tests.helpers import person_config
+from tests.receivers import HttpInbox
 
 SECRET = "FakeSecret123"
 
@@ -69,7 +71,8 @@ def test_exceptions_are_a_field_and_masked(json_logger: tuple[logging.Logger, io
         logger.exception("sending failed for %s", SECRET)
     [line] = lines(stream)
     assert line["message"] == "sending failed for ****"
-    assert line["exc"].startswith("Traceback") and "RuntimeError: login failed with ****" in line["exc"]
+    assert line["exc"].startswith("Traceback")
+    assert "RuntimeError: login failed with ****" in line["exc"]
     assert SECRET not in stream.getvalue()
 
 
@@ -89,23 +92,28 @@ def test_text_format_keeps_the_traceback_after_the_message() -> None:
     assert SECRET not in text
 
 
-def test_service_logs_json_lines(tmp_path: Path) -> None:
+def test_service_logs_json_lines(tmp_path: Path, receiver: HttpInbox) -> None:
     zone = ZoneInfo("Europe/Amsterdam")
     due = (datetime.now(zone) + timedelta(seconds=3)).strftime("%H:%M:%S")
-    # A channel that fails (nothing listens on port 9) and carries a secret in its URL;
-    # catch_up = 5s ends its retries soon after the reminder is due.
+    # A channel that fails (the receiver answers 500) with a secret in its URL, which
+    # urllib3 quotes at DEBUG ("POST /notify/<secret>"): the masker must catch it.
+    # catch_up = 5s ends the retries soon after the reminder is due.
+    receiver.status = 500
     config = tmp_path / "heupreminder.toml"
+    hook = f"json://user:${{HOOK_TOKEN}}@127.0.0.1:{receiver.port}/notify/${{HOOK_TOKEN}}"
     config.write_text(person_config(
         database_url=f"sqlite:///{tmp_path / 'h.db'}", catch_up="5s",
-        channels={"log": "console://", "hook": f"json://user:{SECRET}@127.0.0.1:9/x"},
+        channels={"log": "console://", "hook": hook},
         routines=f'[[people.routines]]\nexercise = "bridge"\nat = "{due}"\n'),
         encoding="utf-8")
+    env = {**os.environ, "HOOK_TOKEN": SECRET}
+    env.pop("HEUPREMINDER_DATABASE_URL", None)
     stderr = tmp_path / "stderr.log"
     with stderr.open("wb") as err:
         process = subprocess.Popen(
             [sys.executable, "-m", "heupreminder", "--log-level", "debug", "--log-format", "json",
              "run", "--config", str(config)],
-            stdout=subprocess.PIPE, stderr=err)
+            stdout=subprocess.PIPE, stderr=err, env=env)
         try:
             deadline = time.monotonic() + 40
             while "reminder failed" not in stderr.read_text() \
@@ -138,4 +146,5 @@ def test_service_logs_json_lines(tmp_path: Path) -> None:
     assert any(r["logger"] == "heupreminder.console" and "Ochtendbrug" in r["message"]
                for r in records)
     assert any(r["message"] == "heupreminder stopped" for r in records)
+    assert any("POST /notify/**** " in r["message"] for r in records), "masker not applied"
     assert SECRET not in output

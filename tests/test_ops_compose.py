@@ -1,0 +1,153 @@
+"""docker-compose.yml and the Dockerfile: valid, and with what a person relies on.
+
+The compose file is checked by a real Compose implementation: `docker compose`
+(the v2 plugin) where it is installed, else `docker-compose` (Debian's package
+`docker-compose`, which validates against the Compose schema offline, no
+Docker engine needed). Without either the test is skipped, except in CI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.receivers import HttpInbox, free_port
+
+REPO = Path(__file__).resolve().parents[1]
+COMPOSE = REPO / "docker-compose.yml"
+DOCKERFILE = REPO / "Dockerfile"
+INSTALL_HINT = "apt-get install -y --no-install-recommends docker-compose"
+
+
+def compose_command() -> list[str]:
+    if shutil.which("docker") and subprocess.run(
+            ["docker", "compose", "version"], capture_output=True, timeout=60).returncode == 0:
+        return ["docker", "compose"]
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must validate docker-compose.yml: install a validator ({INSTALL_HINT})")
+    pytest.skip(f"no Compose implementation to validate with ({INSTALL_HINT})")
+
+
+def compose(*args: str, env: dict[str, str] | None = None) -> str:
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith(("COMPOSE_", "HEUPREMINDER_", "POSTGRES_", "MAILPIT_"))}
+    result = subprocess.run(
+        [*compose_command(), "--project-directory", str(REPO), "-f", str(COMPOSE), *args],
+        capture_output=True, text=True, timeout=120, env={**clean, **(env or {})}, cwd=REPO)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def services(rendered: str) -> dict[str, Any]:
+    data = yaml.safe_load(rendered)
+    assert isinstance(data, dict)
+    return dict(data["services"])
+
+
+def test_compose_file_is_valid_with_every_profile() -> None:
+    compose("config", "-q")
+    compose("--profile", "postgres", "--profile", "mailpit", "config", "-q")
+    assert set(compose("config", "--profiles").split()) == {"postgres", "mailpit"}
+
+
+def test_default_is_sqlite_in_the_data_volume() -> None:
+    heup = services(compose("config"))["heupreminder"]
+    assert heup["environment"]["HEUPREMINDER_DATABASE_URL"] == "sqlite:////data/heupreminder.db"
+    assert heup["restart"] == "unless-stopped"
+    volumes = [v if isinstance(v, str) else f"{v['source']}:{v['target']}"
+               for v in heup["volumes"]]
+    assert any(v.startswith("heupreminder-data:/data") for v in volumes), volumes
+    assert any(v.split(":")[1] == "/config/heupreminder.toml" for v in volumes), volumes
+
+
+def test_postgres_profile_is_reached_through_the_environment() -> None:
+    url = "postgresql+psycopg://heup:heup@postgres/heupreminder"
+    rendered = services(compose("--profile", "postgres", "config",
+                                env={"HEUPREMINDER_DATABASE_URL": url}))
+    assert rendered["heupreminder"]["environment"]["HEUPREMINDER_DATABASE_URL"] == url
+    postgres = rendered["postgres"]
+    assert postgres["environment"]["POSTGRES_USER"] == "heup"
+    assert postgres["environment"]["POSTGRES_DB"] == "heupreminder"
+
+
+def test_compose_structure() -> None:
+    data = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
+    heup, postgres, mailpit = (data["services"][n] for n in ("heupreminder", "postgres", "mailpit"))
+    assert "profiles" not in heup  # `docker compose up` starts it without flags
+    assert heup["restart"] in ("unless-stopped", "always")
+    assert any(str(v).endswith(":/data") for v in heup["volumes"])
+    assert postgres["profiles"] == ["postgres"]
+    assert postgres["image"] == "postgres:16-alpine"
+    assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
+    assert any(str(v).endswith(":/var/lib/postgresql/data") for v in postgres["volumes"])
+    assert mailpit["profiles"] == ["mailpit"]
+    assert mailpit["image"].startswith("axllent/mailpit")
+    assert any(str(p).endswith(":8025") for p in mailpit["ports"])
+    # The documented inbox channel is one Apprise accepts.
+    channel = re.search(r'inbox = "(mailto://mailpit:1025[^"]+)"', COMPOSE.read_text())
+    assert channel is not None
+    from heupreminder.delivery.sender import apprise
+    plugin = apprise.Apprise.instantiate(channel.group(1))
+    assert plugin is not None and plugin.smtp_host == "mailpit" and plugin.port == 1025
+
+
+def test_dockerfile_is_multi_stage_non_root_with_a_python_healthcheck() -> None:
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    instructions = [line.split(None, 1) for line in text.replace("\\\n", " ").splitlines()
+                    if line.strip() and not line.lstrip().startswith("#")]
+    froms = [rest for op, rest in instructions if op == "FROM"]
+    assert len(froms) >= 2 and "AS build" in froms[0]
+    users = [rest.strip() for op, rest in instructions if op == "USER"]
+    assert users and users[-1] not in ("root", "0")
+    [health] = [rest for op, rest in instructions if op == "HEALTHCHECK"]
+    command = json.loads(health[health.index("CMD") + 3:].strip())
+    assert command[:2] == ["python", "-c"]
+    compile(command[2], "<healthcheck>", "exec")  # the one-liner is valid Python
+    assert "http://127.0.0.1:8765/healthz" in command[2]
+    code = " ".join(rest for _, rest in instructions)
+    assert "curl" not in code and "wget" not in code
+    assert not re.search(r"amd64|x86_64|--platform", code)
+
+
+@pytest.mark.parametrize("status", [200, 503])
+def test_dockerfile_healthcheck_command_works(status: int) -> None:
+    """Run the HEALTHCHECK one-liner against a real /healthz on a free port."""
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    one_liner = json.loads(re.search(r"HEALTHCHECK[^\n]*\\\n\s*CMD (\[.*\])", text)[1])[2]
+    inbox = HttpInbox(port=free_port())
+
+    class Health(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            inbox.posts.append({"path": self.path})
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", inbox.port), Health)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", one_liner.replace(":8765/", f":{inbox.port}/")],
+            capture_output=True, timeout=30)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert inbox.posts == [{"path": "/healthz"}]
+    assert result.returncode == (0 if status == 200 else 1)
