@@ -110,8 +110,8 @@ def test_severe_pain_advises_care_and_tells_the_caregiver(tmp_path, database_url
 
 def test_adherence_counts_done_against_sent(tmp_path, database_url, receiver) -> None:
     morning = datetime(2026, 3, 2, 6, 30, tzinfo=UTC)
-    settings, sessions, dispatcher = setup(tmp_path, database_url, receiver,
-                                           synced_at=morning - timedelta(hours=1))
+    _, sessions, dispatcher = setup(tmp_path, database_url, receiver,
+                                    synced_at=morning - timedelta(hours=1))
     for day in range(2):
         run_due(dispatcher, morning + timedelta(days=day))
     with sessions.begin() as session:
