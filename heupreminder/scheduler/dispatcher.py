@@ -37,6 +37,7 @@ from heupreminder.db.models import (
 )
 from heupreminder.delivery.messages import Message, compose, with_link
 from heupreminder.delivery.sender import TransportError, send
+from heupreminder.ops import metrics
 from heupreminder.pain.records import pause_covering
 from heupreminder.schedule import Schedule, next_due
 from heupreminder.web.links import LinkSigner, LinkTarget, checkin_url, link_secret
@@ -142,7 +143,11 @@ class Dispatcher:
         existing = set(session.scalars(
             select(Occurrence.due_at).where(Occurrence.routine_id == routine_id,
                                             Occurrence.due_at >= rows[0].due_at)))
-        session.add_all(r for r in rows if r.due_at not in existing)
+        new_rows = [r for r in rows if r.due_at not in existing]
+        session.add_all(new_rows)
+        for row in new_rows:
+            if row.status != OccurrenceStatus.PENDING:
+                metrics.record_outcome(str(row.status))
 
     # -- unit 2: expire and claim --------------------------------------------
 
@@ -223,6 +228,7 @@ class Dispatcher:
             if pause is not None:
                 # Resting: recorded as skipped with the reason, never sent.
                 self._finish(occurrence_id, OccurrenceStatus.SKIPPED, f"paused: {pause.reason}")
+                metrics.record_outcome("skipped")
                 log.info("%s: reminder skipped, paused: %s", context, pause.reason,
                          extra=extra)
                 return OccurrenceStatus.SKIPPED.value
@@ -231,6 +237,7 @@ class Dispatcher:
             message = with_link(compose(routine, person.locale, local_date), person.locale,
                                 self._link(settings, person.id, occurrence_id))
             deadline, channels = occurrence.deadline, list(person.channels)
+            due_at = occurrence.due_at
 
         results: dict[str, str | None] = {name: None for name in done}
         for name in channels:
@@ -240,6 +247,9 @@ class Dispatcher:
                 settings, name, message.title, message.body, deadline, context,
                 on_attempt=lambda: self._renew_lease(occurrence_id))
             self._record_delivery(occurrence_id, name, attempts, error)
+            channel = settings.channels.get(name)
+            metrics.record_delivery(metrics.channel_type(channel.masked_url if channel else ""),
+                                    error, due_at)
             results[name] = error
 
         sent = [n for n, e in results.items() if e is None]

@@ -21,6 +21,12 @@ def create_app(context: WebContext) -> Flask:
         healthy, details = context.health()
         return jsonify(status="ok" if healthy else "unhealthy", **details), 200 if healthy else 503
 
+    @app.get("/metrics")
+    def metrics() -> Response:
+        from heupreminder.ops.metrics import render
+
+        return Response(render(context.sessions), mimetype="text/plain; version=0.0.4")
+
     @app.after_request
     def no_caching(response: Response) -> Response:
         # Pages carry personal data and signed links: keep them out of caches.

@@ -35,7 +35,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-quic", "--no-first-run", "--disable-component-update",
                  "--disable-sync"]
 ZONE = ZoneInfo("Europe/Amsterdam")
-PHONE = {"width": 390, "height": 844}
 
 
 def require_browser() -> None:
@@ -117,8 +116,9 @@ def test_reminder_link_works_in_a_phone_browser(tmp_path: Path, receiver: HttpIn
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
                                                  args=CHROMIUM_ARGS)
             try:
-                context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
-                                              device_scale_factor=2, locale="nl-NL")
+                context = browser.new_context(  # a phone-sized screen
+                    viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                    device_scale_factor=2, locale="nl-NL")
                 page = context.new_page()
                 page.set_default_timeout(15_000)
 
