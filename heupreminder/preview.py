@@ -78,7 +78,7 @@ def preview_in(session: Session, settings: Settings, now: datetime, *, days: int
              .order_by(Person.id, Routine.key))
     if person is not None:
         query = query.where(Person.id == person)
-    for routine, owner in session.execute(query).tuples():
+    for routine, owner in session.execute(query):
         assert routine.next_due_at is not None  # filtered above
         try:
             schedule = Schedule.from_text(routine.schedule)
@@ -98,7 +98,7 @@ def preview_in(session: Session, settings: Settings, now: datetime, *, days: int
                       Occurrence.send_at < end, Occurrence.deadline >= now))
     if person is not None:
         waiting = waiting.where(Person.id == person)
-    for occurrence, routine, owner in session.execute(waiting).tuples():
+    for occurrence, routine, owner in session.execute(waiting):
         if pause_covering(session, routine, max(occurrence.send_at, now)) is None:
             rows.append(_row(routine, owner, ZoneInfo(owner.timezone), occurrence.due_at,
                              occurrence.send_at, now))

@@ -83,8 +83,9 @@ def test_rows_with_weekdays_cron_and_quiet_hours(tmp_path: Path, database_url: s
     assert summary(preview(settings, sessions, FRIDAY_9, days=3, person="anna")) == summary(rows)
 
     table = render_preview(rows, 3).splitlines()
-    assert table[0].split(" | ") == ["when (local) ", "person", "routine    ",
+    assert table[0].split(" | ") == ["when (local)        ", "person", "routine    ",
                                      "title                    ", "channels"]
+    assert set(table[1]) == {"-", "+"}
     assert table[2].split(" | ") == ["Fri 2026-01-09 12:00", "anna  ", "outer-thigh",
                                      "Buitenkant dij versterken", "log"]
     assert table[3].endswith("| log  (due 06:30, held until quiet hours end)")

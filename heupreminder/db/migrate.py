@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from pathlib import Path
 
 from alembic import command
@@ -30,11 +31,27 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(_alembic_config()).get_current_head()
 
 
+def backup_sqlite(engine: Engine, revision: str) -> Path | None:
+    """Copy a SQLite database aside before migrating it: a person's history is
+    in there, and a migration is the one moment the whole schema changes."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return None
+    source = Path(database)
+    target = source.with_name(f"{source.name}.before-{revision}.bak")
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)  # consistent even while another process reads
+    log.info("backed up %s to %s before migrating", source, target)
+    return target
+
+
 def upgrade(engine: Engine) -> bool:
     """Upgrade to the newest schema; return True if anything changed."""
     before = current_revision(engine)
     if before == head_revision():
         return False
+    if before is not None:
+        backup_sqlite(engine, before)
     config = _alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection

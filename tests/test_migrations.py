@@ -1,0 +1,52 @@
+"""Migrations from the first schema to the current one keep every row,
+on SQLite (with a backup first) and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from alembic import command
+from sqlalchemy import create_engine, text
+
+from heupreminder.db.engine import make_engine
+from heupreminder.db.migrate import _alembic_config, current_revision, head_revision, upgrade
+
+
+def test_first_schema_upgrades_to_current_with_data_kept(database_url: str) -> None:
+    engine = make_engine(database_url)
+    config = _alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+    due = datetime(2026, 1, 7, 6, 30)
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO people (id, name, timezone, locale, channels, active, updated_at) "
+            "VALUES ('anna', 'Anna', 'Europe/Amsterdam', 'nl', :channels, true, :t)"),
+            {"t": due, "channels": '["mail"]'})
+        connection.execute(text(
+            "INSERT INTO routines (id, person_id, key, kind, exercise, schedule, active, "
+            "next_due_at, created_at, updated_at) VALUES (1, 'anna', 'bridge', 'exercise', "
+            "'bridge', 'at 07:30:00 daily', true, :t, :t, :t)"), {"t": due})
+        connection.execute(text(
+            "INSERT INTO occurrences (id, routine_id, due_at, send_at, deadline, status, "
+            "outcome_unknown, created_at) VALUES (1, 1, :t, :t, :t, 'sent', false, :t)"),
+            {"t": due})
+
+    assert upgrade(engine) is True
+    assert current_revision(engine) == head_revision()
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT name FROM people")).scalar_one() == "Anna"
+        assert connection.execute(text("SELECT status FROM occurrences")).scalar_one() == "sent"
+        assert connection.execute(text("SELECT count(*) FROM pain_reports")).scalar_one() == 0
+    assert upgrade(engine) is False  # already current: nothing to do
+    engine.dispose()
+
+    if database_url.startswith("sqlite"):
+        backup = Path(database_url.removeprefix("sqlite:///") + ".before-0001.bak")
+        assert backup.exists()
+        old = create_engine(f"sqlite:///{backup}")
+        with old.connect() as connection:
+            assert connection.execute(text("SELECT name FROM people")).scalar_one() == "Anna"
+        old.dispose()
