@@ -72,6 +72,7 @@ class HttpInbox:
     port: int
     posts: list[dict[str, Any]] = field(default_factory=list)
     status: int = 200  # what the receiver answers; tests change it to simulate outages
+    gets: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -92,6 +93,13 @@ def http_receiver() -> Iterator[HttpInbox]:
                 with inbox.lock:
                     inbox.posts.append(json.loads(body))
             self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_GET(self) -> None:  # noqa: N802 - heartbeat pings
+            with inbox.lock:
+                inbox.gets.append(self.path)
+            self.send_response(200)
             self.send_header("Content-Length", "0")
             self.end_headers()
 

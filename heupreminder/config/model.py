@@ -119,6 +119,11 @@ class ServiceConfig(_Strict):
     # only when this is set, e.g. "https://heup.example.org".
     public_url: Annotated[str, Field(pattern=r"^https?://\S+$")] | None = None
     link_lifetime: Duration = timedelta(days=3)
+    # Pinged after healthy ticks (healthchecks.io style), at most once a minute.
+    heartbeat_url: Annotated[str, Field(pattern=r"^https?://\S+$")] | None = None
+    # A channel from [channels] told when all of a person's channels fail, or
+    # when the service starts again after a crash.
+    admin_channel: str | None = None
 
 
 class PainConfig(_Strict):

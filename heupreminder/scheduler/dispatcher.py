@@ -70,6 +70,9 @@ class Dispatcher:
         self.clock = clock  # tests drive time; the service uses the real clock
         self._postgres = sessions.kw["bind"].dialect.name == "postgresql"
         self._signer: LinkSigner | None = None
+        # Told when every channel of a person failed (the service tells the admin).
+        self.on_all_channels_failed: Callable[[str, dict[str, str]], None] = (
+            lambda _context, _errors: None)
 
     # -- unit 1: routines -> occurrence rows --------------------------------
 
@@ -243,7 +246,7 @@ class Dispatcher:
         for name in channels:
             if name in done:
                 continue
-            attempts, error = self._send_with_retries(
+            attempts, error = self.send_with_retries(
                 settings, name, message.title, message.body, deadline, context,
                 on_attempt=lambda: self._renew_lease(occurrence_id))
             self._record_delivery(occurrence_id, name, attempts, error)
@@ -262,12 +265,14 @@ class Dispatcher:
             return "released"
         self._finish(occurrence_id, status,
                      "; ".join(f"{n}: {e}" for n, e in failed.items()) or None)
+        if status == OccurrenceStatus.FAILED:
+            self.on_all_channels_failed(context, failed)
         log.info("%s: reminder %s (%s)", context, status.value,
                  ", ".join(f"{n} {'ok' if e is None else 'failed'}" for n, e in results.items()),
                  extra=extra)
         return status.value
 
-    def _send_with_retries(
+    def send_with_retries(
         self, settings: Settings, name: str, title: str, body: str, deadline: datetime,
         context: str, on_attempt: Callable[[], None] | None = None,
     ) -> tuple[int, str | None]:
@@ -339,7 +344,7 @@ class Dispatcher:
             deadline = notice.created_at + NOTICE_DEADLINE
         errors = {}
         for name in channels:
-            _, error = self._send_with_retries(settings, name, title, body, deadline, context)
+            _, error = self.send_with_retries(settings, name, title, body, deadline, context)
             if error:
                 errors[name] = error
         status = "failed" if errors and len(errors) == len(channels) else "sent"

@@ -21,6 +21,7 @@ import os
 import signal
 import socket
 import threading
+import urllib.request
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -36,7 +37,7 @@ from sqlalchemy import text, update
 from heupreminder.config.loader import ConfigError, Settings, load_settings
 from heupreminder.db.engine import changed_rows, make_engine, make_sessionmaker
 from heupreminder.db.migrate import upgrade
-from heupreminder.db.models import Occurrence, OccurrenceStatus, utcnow
+from heupreminder.db.models import Occurrence, OccurrenceStatus, ServiceState, utcnow
 from heupreminder.db.sync import sync_config
 from heupreminder.ops import systemd
 from heupreminder.pain.records import housekeeping
@@ -54,6 +55,7 @@ TICK_SECONDS = 1.0
 MAX_SLEEP = timedelta(seconds=30)
 DRAIN_SECONDS = 10.0
 HOUSEKEEPING_SECONDS = 60
+HEARTBEAT_SECONDS = 60
 # The systemd watchdog is only fed while the clock ticks: a stuck scheduler
 # stops the pings, and systemd restarts the service (WatchdogSec=).
 WATCHDOG_MAX_TICK_AGE = timedelta(seconds=10)
@@ -112,6 +114,12 @@ class Service:
             )
         self.scheduler.start()
         self._start_web()
+        self._note_crash_or_start()
+        self.dispatcher.on_all_channels_failed = self._all_channels_failed
+        if self._settings.config.service.heartbeat_url:
+            self.scheduler.add_job(self._heartbeat, "interval", seconds=HEARTBEAT_SECONDS,
+                                   id="heartbeat", max_instances=1, coalesce=True,
+                                   next_run_time=utcnow() + timedelta(seconds=5))
         log.info("heupreminder ready: %d people, %d active routines",
                  len(self._settings.config.people),
                  sum(len([r for r in p.routines if r.enabled])
@@ -141,6 +149,10 @@ class Service:
                         len(unfinished))
         elif released:
             log.info("%d queued reminder(s) handed back for the next start", released)
+        try:
+            self._clear_running_marker()
+        except Exception:  # the database may be gone; the marker then says "crash"
+            log.warning("could not record the clean stop in the database")
         self.engine.dispose()
         log.info("heupreminder stopped")
         if unfinished:
@@ -184,6 +196,61 @@ class Service:
                              health=self.health)
         self.web = WebServer(create_app(context), listen)
         self.web.start()
+
+    # -- self-monitoring ---------------------------------------------------------
+
+    def _running_key(self) -> str:
+        return f"running@{socket.gethostname()}"
+
+    def _note_crash_or_start(self) -> None:
+        """Leave a marker while running; finding one at start means we crashed."""
+        with self.sessions.begin() as session:
+            marker = session.get(ServiceState, self._running_key())
+            crashed = marker.value if marker else None
+            if marker is None:
+                session.add(ServiceState(key=self._running_key(), value=self.node_id))
+            else:
+                marker.value = self.node_id
+        if crashed:
+            log.warning("the previous run (%s) did not stop cleanly", crashed)
+            self.tell_admin("heupreminder restarted after a crash",
+                            f"The previous run ({crashed}) did not stop cleanly. "
+                            "Reminders that were due meanwhile were caught up or recorded "
+                            "as missed; see `heupreminder status`.")
+
+    def _clear_running_marker(self) -> None:
+        with self.sessions.begin() as session:
+            marker = session.get(ServiceState, self._running_key())
+            if marker is not None and marker.value == self.node_id:
+                session.delete(marker)
+
+    def _all_channels_failed(self, context: str, errors: dict[str, str]) -> None:
+        self.tell_admin(f"heupreminder: a reminder reached nobody ({context})",
+                        "Every channel failed: "
+                        + "; ".join(f"{name}: {error}" for name, error in errors.items()))
+
+    def tell_admin(self, title: str, body: str) -> None:
+        """Send to the admin channel, if one is configured (in the pool, never blocking)."""
+        name = self._settings.config.service.admin_channel
+        if not name:
+            return
+        deadline = utcnow() + timedelta(minutes=30)
+        try:
+            self.pool.submit(self.dispatcher.send_with_retries, self._settings, name, title,
+                             body, deadline, "admin")
+        except RuntimeError:  # the pool is already shut down: we are stopping
+            log.warning("not telling the admin channel while stopping: %s", title)
+
+    def _heartbeat(self) -> None:
+        url = self._settings.config.service.heartbeat_url
+        healthy, _ = self.health()
+        if not url or not healthy:
+            return
+        try:
+            with urllib.request.urlopen(url, timeout=10):
+                pass
+        except OSError as exc:  # URLError and timeouts: worth a line, never a crash
+            log.warning("heartbeat ping failed: %s", exc)
 
     def health(self) -> tuple[bool, dict[str, object]]:
         """Alive means: the clock ticks, and the database answers."""

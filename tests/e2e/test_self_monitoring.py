@@ -1,0 +1,47 @@
+"""Self-monitoring on the running service: heartbeat pings, and the admin
+channel told when a reminder reaches nobody and after a crash (kill -9)."""
+
+from __future__ import annotations
+
+import signal
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from tests.e2e.test_service import service, wait_until
+from tests.helpers import person_config
+from tests.receivers import HttpInbox, free_port
+
+
+def test_heartbeat_and_admin_channel(tmp_path: Path, receiver: HttpInbox) -> None:
+    due = (datetime.now(ZoneInfo("Europe/Amsterdam")) + timedelta(seconds=3)).strftime("%H:%M:%S")
+    dead = f"json://127.0.0.1:{free_port()}/nobody-listens"
+    config = tmp_path / "heupreminder.toml"
+    config.write_text(person_config(
+        database_url=f"sqlite:///{tmp_path / 'h.db'}", catch_up="1s",
+        channels={"phone": dead, "admin": receiver.url}, person_channels=["phone"],
+        extra_service=(f'heartbeat_url = "http://127.0.0.1:{receiver.port}/ping/a1b2c3d4e5f6"\n'
+                       'admin_channel = "admin"'),
+        routines=f'[[people.routines]]\nexercise = "bridge"\nat = "{due}"\n'), encoding="utf-8")
+    log = tmp_path / "service.log"
+    with service(config, log) as process:
+        wait_until(lambda: receiver.posts, timeout=30)
+        assert "reached nobody (anna/bridge)" in receiver.posts[0]["title"]
+        wait_until(lambda: receiver.gets, timeout=30)
+        assert receiver.gets[0] == "/ping/a1b2c3d4e5f6"
+        process.send_signal(signal.SIGKILL)  # a crash
+        process.wait()
+    assert "a1b2c3d4e5f6" not in log.read_text()  # the ping token is a secret
+
+    with service(config, tmp_path / "second.log") as process:
+        wait_until(lambda: any("after a crash" in p["title"] for p in receiver.posts))
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+    crash_notices = [p for p in receiver.posts if "after a crash" in p["title"]]
+    assert len(crash_notices) == 1
+
+    with service(config, tmp_path / "third.log") as process:  # after a clean stop: no notice
+        wait_until(lambda: "heupreminder ready" in (tmp_path / "third.log").read_text())
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+    assert len([p for p in receiver.posts if "after a crash" in p["title"]]) == 1
