@@ -96,7 +96,7 @@ def http_receiver() -> Iterator[HttpInbox]:
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-        def do_GET(self) -> None:  # noqa: N802 - heartbeat pings
+        def do_GET(self) -> None:
             with inbox.lock:
                 inbox.gets.append(self.path)
             self.send_response(200)

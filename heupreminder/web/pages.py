@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from heupreminder.catalog import NOT_MEDICAL_ADVICE
@@ -33,6 +34,19 @@ def _read(token: str) -> LinkTarget:
     return LinkSigner(link_secret(context.sessions), lifetime).read(token)
 
 
+def _resolve(session: Session, target: LinkTarget) -> tuple[Person, Occurrence | None]:
+    """The link's person and occurrence; LinkError unless they exist and belong together."""
+    person = session.get(Person, target.person_id)
+    if person is None or not person.active:
+        raise LinkError(expired=False)
+    occurrence = None
+    if target.occurrence_id is not None:
+        occurrence = session.get(Occurrence, target.occurrence_id)
+        if occurrence is None or occurrence.routine.person_id != person.id:
+            raise LinkError(expired=False)
+    return person, occurrence
+
+
 def _link_problem(error: LinkError) -> tuple[str, int]:
     texts = page_texts(request.accept_languages.best_match(["nl", "en"]) or "en")
     message = texts["expired"] if error.expired else texts["invalid"]
@@ -47,16 +61,12 @@ def checkin_page(token: str) -> tuple[str, int] | str:
         return _link_problem(error)
     context = _context()
     with context.sessions() as session:
-        person = session.get(Person, target.person_id)
-        if person is None:
-            return _link_problem(LinkError(expired=False))
+        try:
+            person, occurrence = _resolve(session, target)
+        except LinkError as error:
+            return _link_problem(error)
         texts = page_texts(person.locale)
-        title = None
-        if target.occurrence_id is not None:
-            occurrence = session.get(Occurrence, target.occurrence_id)
-            if occurrence is None or occurrence.routine.person_id != person.id:
-                return _link_problem(LinkError(expired=False))
-            title = routine_title(occurrence.routine, person.locale)
+        title = routine_title(occurrence.routine, person.locale) if occurrence else None
         return render_template(
             "checkin.html", t=texts, token=token, name=person.name, routine_title=title,
             saved=request.args.get("saved"), error=request.args.get("error"),
@@ -74,24 +84,23 @@ def checkin_post(token: str) -> Response | tuple[str, int]:
     action = form.get("action", "")
     try:
         with context.sessions.begin() as session:
+            person, occurrence = _resolve(session, target)  # the same check as the GET
             now = context.clock()
             if action in ("done", "skipped"):
-                occurrence = (session.get(Occurrence, target.occurrence_id)
-                              if target.occurrence_id is not None else None)
-                if occurrence is None or occurrence.routine.person_id != target.person_id:
+                if occurrence is None:
                     raise InputError("routine: this link is not for a reminder")
-                log_checkin(session, target.person_id, occurrence.routine.key, action,
+                log_checkin(session, person.id, occurrence.routine.key, action,
                             source="link", now=now, occurrence_id=occurrence.id)
             elif action == "pain":
-                routine_key = None
-                if target.occurrence_id is not None and form.get("with_routine"):
-                    occurrence = session.get(Occurrence, target.occurrence_id)
-                    routine_key = occurrence.routine.key if occurrence else None
-                log_pain(session, context.settings(), target.person_id, form.get("level"),
+                routine_key = (occurrence.routine.key
+                               if occurrence is not None and form.get("with_routine") else None)
+                log_pain(session, context.settings(), person.id, form.get("level"),
                          where=form.get("where") or None, routine_key=routine_key,
                          note=form.get("note") or None, source="link", now=now)
             else:
                 raise InputError(f"action: {action!r} is not done, skipped or pain")
+    except LinkError as error:
+        return _link_problem(error)
     except InputError as error:
         return redirect(url_for("pages.checkin_page", token=token, error=str(error)), 303)
     context.wake()
