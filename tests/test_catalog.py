@@ -247,3 +247,16 @@ def test_no_dutch_text_is_copied_from_the_article() -> None:
     for text in dutch_texts():
         copied = word_runs(text) & article_runs
         assert not copied, (text, sorted(" ".join(run) for run in copied))
+
+
+def test_catalog_command_lists_every_entry_and_the_disclaimer() -> None:
+    from click.testing import CliRunner
+
+    from heupreminder.cli import main
+
+    for locale in ("en", "nl"):
+        result = CliRunner().invoke(main, ["catalog", "--locale", locale])
+        assert result.exit_code == 0
+        listed = [line.split()[0] for line in result.output.splitlines()[: len(CATALOG)]]
+        assert listed == list(CATALOG)
+        assert NOT_MEDICAL_ADVICE[locale] in result.output  # type: ignore[index]
