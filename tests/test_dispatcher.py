@@ -105,16 +105,15 @@ def test_failed_channel_is_retried_without_resending_the_one_that_worked(
     sessions = migrated(settings, MORNING - timedelta(hours=1))
     dispatcher = Dispatcher(sessions, lambda: settings, "test-node")
     receiver.status = 503
-    dispatcher.stopping.set()  # no waiting between tries: shut down after the first
-    assert run_once(dispatcher, MORNING) == ["released"]
+    assert run_once(dispatcher, MORNING) == ["retry"]  # no thread sleeps: back in the queue
     [row] = occurrences(sessions)
-    assert row.status == "pending"
+    assert row.status == "pending" and row.send_at == MORNING + timedelta(seconds=2)
+    assert run_once(dispatcher, MORNING + timedelta(seconds=1)) == []  # not yet
     with sessions() as session:
         results = {d.channel: d.status for d in session.scalars(select(Delivery))}
     assert results == {"log": "sent", "push": "failed"}
 
     receiver.status = 200
-    dispatcher.stopping.clear()
     assert run_once(dispatcher, MORNING + timedelta(seconds=30)) == ["sent"]
     with sessions() as session:
         deliveries = {d.channel: (d.status, d.attempts) for d in session.scalars(select(Delivery))}

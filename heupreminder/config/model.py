@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from heupreminder.catalog import get_entry
+from heupreminder.reports.when import DEFAULT_SUMMARY_AT, SummaryAt, parse_summary_at
 from heupreminder.schedule import Schedule, ScheduleError, parse_days, parse_time, validate_cron
 
 Locale = Literal["nl", "en"]
@@ -99,6 +100,7 @@ Cron = Annotated[str | None, BeforeValidator(_cron)]
 Exercise = Annotated[str | None, BeforeValidator(_exercise)]
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 QuietHours = Annotated[tuple[time, time] | None, BeforeValidator(_quiet_hours)]
+WeeklyAt = Annotated[SummaryAt | None, BeforeValidator(parse_summary_at)]
 
 
 class _Strict(BaseModel):
@@ -124,6 +126,11 @@ class ServiceConfig(_Strict):
     # A channel from [channels] told when all of a person's channels fail, or
     # when the service starts again after a crash.
     admin_channel: str | None = None
+    # "config": the [[people]] in this file are the people (synced at start).
+    # "database": people and routines live in the database (API, import, a
+    # practice's own tooling); this file then only supplies service settings
+    # and channels. Large installations use this.
+    manage_people: Literal["config", "database"] = "config"
 
 
 class PainConfig(_Strict):
@@ -203,6 +210,8 @@ class PersonConfig(_Strict):
     # Told when pain is severe and keeps going (optional).
     caregiver_channels: list[str] = []
     pain: PainConfig | None = None  # overrides [pain] for this person
+    # The weekly progress summary: "sun 18:00" (day and local time) or "off".
+    summary: WeeklyAt = DEFAULT_SUMMARY_AT
     routines: list[RoutineConfig] = []
 
     @model_validator(mode="after")

@@ -8,16 +8,20 @@ picks the history up again.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from heupreminder.config.model import Config, PersonConfig, RoutineConfig
 from heupreminder.db.models import Person, Routine
 from heupreminder.schedule import Schedule, next_due
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -124,3 +128,42 @@ def _sync_routine(
 
 def _first_due(schedule: Schedule, timezone: ZoneInfo, now: datetime) -> datetime:
     return next_due(schedule, timezone, now)
+
+
+def schedule_unscheduled(session: Session, now: datetime, batch: int = 10_000) -> int:
+    """Give active routines without a next due time one (rows added outside the
+    config, e.g. by an import); returns how many. Bad rows are reported and
+    set aside (deactivated), never crash the start."""
+    done = 0
+    last_id = 0
+    while True:
+        rows = session.execute(
+            select(Routine.id, Routine.key, Routine.person_id, Routine.schedule,
+                   Person.timezone)
+            .join(Person, Person.id == Routine.person_id)
+            .where(Routine.active, Routine.next_due_at.is_(None), Routine.id > last_id)
+            .order_by(Routine.id).limit(batch)).all()
+        if not rows:
+            return done
+        updates: list[dict[str, object]] = []
+        for row in rows:
+            try:
+                due = next_due(_cached_schedule(row.schedule), _cached_zone(row.timezone), now)
+                updates.append({"id": row.id, "next_due_at": due})
+            except (ValueError, KeyError) as exc:
+                log.error("routine %s/%s cannot be scheduled and is set aside: %s",
+                          row.person_id, row.key, exc)
+                updates.append({"id": row.id, "active": False})
+        session.execute(update(Routine), updates)
+        done += len(updates)
+        last_id = rows[-1].id
+
+
+@lru_cache(maxsize=4096)
+def _cached_schedule(text: str) -> Schedule:
+    return Schedule.from_text(text)
+
+
+@lru_cache(maxsize=1024)
+def _cached_zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)

@@ -7,7 +7,10 @@ morning's reminders. Creating one costs about 2 ms.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import apprise
+from apprise.attachment.memory import AttachMemory
 
 from heupreminder.config.loader import Channel
 from heupreminder.secrets import MASKER
@@ -22,12 +25,26 @@ class TransportError(Exception):
         self.permanent = permanent
 
 
-def send(channel: Channel, title: str, body: str) -> None:
-    """Deliver to `channel` or raise TransportError (message already masked)."""
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent along (e.g. the weekly chart), kept in memory: no temp files."""
+
+    name: str
+    content: bytes = field(repr=False)
+    mimetype: str = "application/octet-stream"
+
+
+def send(channel: Channel, title: str, body: str, attach: Attachment | None = None) -> None:
+    """Deliver to `channel` or raise TransportError (message already masked).
+
+    `attach` goes along where the service supports attachments (email does).
+    """
     notifier = apprise.Apprise()
     if not notifier.add(channel.url):
         raise TransportError(f"Apprise cannot use channel {channel.name!r}", permanent=True)
-    result = notifier.notify(title=title, body=body)
+    files = None if attach is None else AttachMemory(  # type: ignore[no-untyped-call]
+        content=attach.content, name=attach.name, mimetype=attach.mimetype)
+    result = notifier.notify(title=title, body=body, attach=files)
     if result:
         return
     problems = [entry.message for entry in result.logs() if entry.level in ("WARNING", "ERROR")]

@@ -148,6 +148,26 @@ def pause_covering(session: Session, routine: Routine, now: datetime) -> PauseRo
     return None
 
 
+def active_pauses_by_person(session: Session, person_ids: set[str],
+                            now: datetime) -> dict[str, list[PauseRow]]:
+    """Active pauses of several people in one query (the dispatcher's batch)."""
+    result: dict[str, list[PauseRow]] = {}
+    if not person_ids:
+        return result
+    for pause in session.scalars(select(PauseRow).where(
+            PauseRow.person_id.in_(person_ids), PauseRow.ended_at.is_(None))):
+        if pause.until is None or pause.until > now:
+            result.setdefault(pause.person_id, []).append(pause)
+    return result
+
+
+def covering(pauses: list[PauseRow], routine: Routine) -> PauseRow | None:
+    """The pause among `pauses` that stops this routine; supplements never pause."""
+    if routine.kind != "exercise":
+        return None
+    return next((p for p in pauses if p.scope in (None, routine.key)), None)
+
+
 def pause_by_hand(session: Session, person_id: str, routine_key: str | None, *,
                   until: datetime | None, now: datetime, by: str) -> PauseRow:
     person = get_person(session, person_id)

@@ -18,10 +18,15 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from heupreminder.config.loader import Settings
@@ -36,9 +41,10 @@ from heupreminder.db.models import (
     utcnow,
 )
 from heupreminder.delivery.messages import Message, compose, with_link
-from heupreminder.delivery.sender import TransportError, send
+from heupreminder.delivery.sender import Attachment, TransportError, send
 from heupreminder.ops import metrics
-from heupreminder.pain.records import pause_covering
+from heupreminder.pain.records import active_pauses_by_person, covering
+from heupreminder.reports.weekly import OutgoingSummary, outgoing_summary
 from heupreminder.schedule import Schedule, next_due
 from heupreminder.web.links import LinkSigner, LinkTarget, checkin_url, link_secret
 
@@ -79,6 +85,10 @@ class Dispatcher:
     def schedule_due(self, now: datetime) -> bool:
         """Create occurrence rows for one batch of due routines and advance them.
 
+        Set-based: one SELECT, one bulk UPDATE, one bulk INSERT per batch, so a
+        morning burst of tens of thousands costs a few dozen statements. The
+        rows are ours alone: locked with SKIP LOCKED on PostgreSQL, and SQLite
+        has a single writer; the unique (routine, due_at) key is the last guard.
         Returns True if the batch was full, so there may be more due.
         """
         catch_up = self.settings().config.service.catch_up
@@ -94,63 +104,36 @@ class Dispatcher:
             if self._postgres:
                 query = query.with_for_update(skip_locked=True, of=Routine)
             rows = session.execute(query).all()
+            advanced: list[dict[str, object]] = []
+            occurrences: list[dict[str, object]] = []
             for row in rows:
                 try:
-                    schedule = Schedule.from_text(row.schedule)
-                    zone = ZoneInfo(row.timezone)
+                    schedule = _schedule(row.schedule)
+                    zone = _zone(row.timezone)
+                    following, new = _occurrences_for(
+                        row.id, row.next_due_at, schedule, zone, row.quiet_hours, catch_up, now)
                 except (ValueError, KeyError) as exc:
                     # Quarantine: a bad row must not crash-loop the service.
                     log.error("routine %s/%s cannot be scheduled and is set aside: %s",
-                              row.person_id, row.key, exc)
-                    session.execute(update(Routine).where(Routine.id == row.id)
-                                    .values(next_due_at=None))
+                              row.person_id, row.key, exc,
+                              extra={"person": row.person_id, "routine": row.key})
+                    advanced.append({"id": row.id, "next_due_at": None})
                     continue
-                self._advance(session, row.id, row.next_due_at, schedule, zone,
-                              row.quiet_hours, catch_up, now)
+                advanced.append({"id": row.id, "next_due_at": following})
+                occurrences.extend(new)
+            if advanced:
+                session.execute(update(Routine), advanced)  # bulk UPDATE by primary key
+            if occurrences:
+                session.execute(self._insert_ignoring_duplicates(), occurrences)
+        for occurrence in occurrences:
+            if occurrence["status"] != OccurrenceStatus.PENDING:
+                metrics.record_outcome(str(occurrence["status"]))
         return len(rows) == BATCH
 
-    def _advance(
-        self, session: Session, routine_id: int, original_due: datetime, schedule: Schedule,
-        zone: ZoneInfo, quiet_hours: str | None, catch_up: timedelta, now: datetime,
-    ) -> None:
-        due, missed = original_due, []
-        following = next_due(schedule, zone, due)
-        while following <= now:
-            # Downtime: every occurrence but the newest is too old to send.
-            missed.append(due)
-            due, following = following, next_due(schedule, zone, following)
-        changed = changed_rows(session.execute(
-            update(Routine)
-            .where(Routine.id == routine_id, Routine.next_due_at == original_due)
-            .values(next_due_at=following)
-        ))
-        if changed != 1:
-            return  # another node advanced it first (compare-and-set)
-
-        rows = [_final(routine_id, d, OccurrenceStatus.MISSED,
-                       "not sent: the service was not running at the time", now)
-                for d in missed[-MAX_MISSED_ROWS:]]
-        send_at = after_quiet_hours(due, zone, quiet_hours)
-        if now - due > catch_up:
-            rows.append(_final(routine_id, due, OccurrenceStatus.MISSED,
-                               f"not sent: found {_minutes(now - due)} late, "
-                               f"beyond catch_up ({_minutes(catch_up)})", now))
-        elif send_at >= following:
-            rows.append(_final(routine_id, due, OccurrenceStatus.SKIPPED,
-                               "quiet hours last until the next reminder", now))
-        else:
-            rows.append(Occurrence(routine_id=routine_id, due_at=due, send_at=send_at,
-                                   deadline=max(due, send_at) + catch_up,
-                                   status=OccurrenceStatus.PENDING,
-                                   reason="held until quiet hours end" if send_at > due else None))
-        existing = set(session.scalars(
-            select(Occurrence.due_at).where(Occurrence.routine_id == routine_id,
-                                            Occurrence.due_at >= rows[0].due_at)))
-        new_rows = [r for r in rows if r.due_at not in existing]
-        session.add_all(new_rows)
-        for row in new_rows:
-            if row.status != OccurrenceStatus.PENDING:
-                metrics.record_outcome(str(row.status))
+    def _insert_ignoring_duplicates(self) -> Any:
+        if self._postgres:
+            return postgresql_insert(Occurrence).on_conflict_do_nothing()
+        return sqlite_insert(Occurrence).on_conflict_do_nothing()
 
     # -- unit 2: expire and claim --------------------------------------------
 
@@ -215,66 +198,167 @@ class Dispatcher:
         times = [t for t in (routine_due, held) if t is not None]
         return min(times) if times else None
 
-    # -- unit 3: deliver one claimed occurrence --------------------------------
+    # -- unit 3: send claimed occurrences -----------------------------------------
+    #
+    # prepare() reads a whole batch in three queries, send_job() talks to the
+    # channels without touching the database (it runs in the pool), and
+    # record() writes a batch of results in one transaction. A failed channel
+    # is not retried by sleeping in a thread: its occurrence goes back to
+    # `pending` with a later send_at, so a hanging or failing service never
+    # holds a thread that other people's reminders need.
+
+    def prepare(self, occurrence_ids: list[int]) -> list[SendJob]:
+        """Turn claimed occurrences into send jobs; paused ones are skipped here."""
+        if not occurrence_ids:
+            return []
+        settings, now = self.settings(), self.clock()
+        with self.sessions.begin() as session:
+            rows = session.execute(
+                select(Occurrence, Routine, Person)
+                .join(Routine, Routine.id == Occurrence.routine_id)
+                .join(Person, Person.id == Routine.person_id)
+                .where(Occurrence.id.in_(occurrence_ids),
+                       Occurrence.claimed_by == self.node_id,
+                       Occurrence.status == OccurrenceStatus.SENDING)).all()
+            tried: dict[int, dict[str, tuple[str, int]]] = {}
+            for delivery in session.scalars(select(Delivery).where(
+                    Delivery.occurrence_id.in_(occurrence_ids))):
+                tried.setdefault(delivery.occurrence_id, {})[delivery.channel] = (
+                    delivery.status, delivery.attempts)
+            people = {person.id for _, _, person in rows}
+            pauses = active_pauses_by_person(session, people, now)
+            jobs, skipped = [], []
+            for occurrence, routine, person in rows:
+                extra = {"person": person.id, "routine": routine.key}
+                pause = covering(pauses.get(person.id, []), routine)
+                if pause is not None:
+                    # Resting: recorded as skipped with the reason, never sent.
+                    skipped.append({"id": occurrence.id, "status": OccurrenceStatus.SKIPPED,
+                                    "reason": f"paused: {pause.reason}", "finished_at": now,
+                                    "claimed_by": None, "claimed_until": None})
+                    log.info("%s/%s: reminder skipped, paused: %s", person.id, routine.key,
+                             pause.reason, extra=extra)
+                    continue
+                local_date = occurrence.due_at.astimezone(_zone(person.timezone)).date()
+                message = with_link(compose(routine, person.locale, local_date), person.locale,
+                                    self._link(settings, person.id, occurrence.id))
+                previous = tried.get(occurrence.id, {})
+                jobs.append(SendJob(
+                    occurrence_id=occurrence.id, person_id=person.id, routine_key=routine.key,
+                    title=message.title, body=message.body, due_at=occurrence.due_at,
+                    deadline=occurrence.deadline,
+                    channels=[c for c in person.channels
+                              if previous.get(c, ("", 0))[0] != "sent"],
+                    already_sent=[c for c, (status, _) in previous.items() if status == "sent"],
+                    attempts={c: n for c, (_, n) in previous.items()}))
+            if skipped:
+                session.execute(update(Occurrence), skipped)
+        for _ in skipped:
+            metrics.record_outcome("skipped")
+        return jobs
+
+    def send_job(self, job: SendJob) -> SendResult:
+        """One attempt on each channel still to do. No database work: runs in the pool."""
+        settings = self.settings()
+        errors: dict[str, str | None] = {}
+        permanent: set[str] = set()
+        for name in job.channels:
+            channel = settings.channels.get(name)
+            try:
+                if channel is None:
+                    raise TransportError(f"channel {name!r} is not configured", permanent=True)
+                send(channel, job.title, job.body)
+                errors[name] = None
+            except TransportError as exc:
+                errors[name] = exc.message
+                if exc.permanent:
+                    permanent.add(name)
+        return SendResult(job=job, errors=errors, permanent=permanent)
+
+    def record(self, results: list[SendResult]) -> list[str]:
+        """Write a batch of send results: deliveries, and each occurrence's outcome."""
+        if not results:
+            return []
+        settings, now = self.settings(), self.clock()
+        outcomes, occurrence_updates, new_deliveries, changed_deliveries = [], [], [], []
+        with self.sessions.begin() as session:
+            existing = {(d.occurrence_id, d.channel): d.id for d in session.scalars(
+                select(Delivery).where(Delivery.occurrence_id.in_(
+                    [r.job.occurrence_id for r in results])))}
+            for result in results:
+                job = result.job
+                extra = {"person": job.person_id, "routine": job.routine_key}
+                retry_at: datetime | None = None
+                for name, error in result.errors.items():
+                    attempts = job.attempts.get(name, 0) + 1
+                    row = {"occurrence_id": job.occurrence_id, "channel": name,
+                           "status": "failed" if error else "sent", "attempts": attempts,
+                           "error": error, "finished_at": now}
+                    key = (job.occurrence_id, name)
+                    if key in existing:
+                        changed_deliveries.append({"id": existing[key], **row})
+                    else:
+                        new_deliveries.append(row)
+                    channel = settings.channels.get(name)
+                    metrics.record_delivery(
+                        metrics.channel_type(channel.masked_url if channel else ""),
+                        error, job.due_at)
+                    if error and name not in result.permanent:
+                        wait = BACKOFF_SECONDS[min(attempts - 1, len(BACKOFF_SECONDS) - 1)]
+                        when = now + timedelta(seconds=wait)
+                        if when <= job.deadline and (retry_at is None or when < retry_at):
+                            retry_at = when
+                failed = {n: e for n, e in result.errors.items() if e is not None}
+                sent = job.already_sent + [n for n, e in result.errors.items() if e is None]
+                context = f"{job.person_id}/{job.routine_key}"
+                if retry_at is not None:
+                    # Try again later, only the channels that failed.
+                    occurrence_updates.append({
+                        "id": job.occurrence_id, "status": OccurrenceStatus.PENDING,
+                        "send_at": retry_at, "claimed_by": None, "claimed_until": None,
+                        "reason": "retrying: " + "; ".join(f"{n}: {e}" for n, e in failed.items())})
+                    log.info("%s: %s failed, trying again at %s", context, ", ".join(failed),
+                             retry_at.isoformat(timespec="seconds"), extra=extra)
+                    outcomes.append("retry")
+                    continue
+                status = OccurrenceStatus.SENT if sent else OccurrenceStatus.FAILED
+                occurrence_updates.append({
+                    "id": job.occurrence_id, "status": status, "finished_at": now,
+                    "claimed_by": None, "claimed_until": None,
+                    "reason": "; ".join(f"{n}: {e}" for n, e in failed.items()) or None})
+                for name, error in failed.items():
+                    log.warning("%s: not delivered to %s: %s", context, name, error, extra=extra)
+                summary = [f"{n} ok (earlier)" for n in job.already_sent] + [
+                    f"{n} {'ok' if e is None else 'failed'}" for n, e in result.errors.items()]
+                log.info("%s: reminder %s (%s)", context, status.value, ", ".join(summary),
+                         extra=extra)
+                if status == OccurrenceStatus.FAILED:
+                    self.on_all_channels_failed(context, failed)
+                outcomes.append(status.value)
+            if new_deliveries:
+                session.execute(insert(Delivery), new_deliveries)
+            if changed_deliveries:
+                session.execute(update(Delivery), changed_deliveries)
+            session.execute(update(Occurrence), occurrence_updates)
+        return outcomes
 
     def deliver(self, occurrence_id: int) -> str:
-        """Send a claimed occurrence to each of the person's channels; return its status."""
-        settings = self.settings()
-        with self.sessions() as session:
-            occurrence = session.get(Occurrence, occurrence_id)
-            if occurrence is None or occurrence.claimed_by != self.node_id:
-                return "lost-claim"
-            routine, person = occurrence.routine, occurrence.routine.person
-            context = f"{person.id}/{routine.key}"
-            extra = {"person": person.id, "routine": routine.key}  # JSON log fields
-            pause = pause_covering(session, routine, self.clock())
-            if pause is not None:
-                # Resting: recorded as skipped with the reason, never sent.
-                self._finish(occurrence_id, OccurrenceStatus.SKIPPED, f"paused: {pause.reason}")
-                metrics.record_outcome("skipped")
-                log.info("%s: reminder skipped, paused: %s", context, pause.reason,
-                         extra=extra)
-                return OccurrenceStatus.SKIPPED.value
-            done = {d.channel for d in occurrence.deliveries if d.status == "sent"}
-            local_date = occurrence.due_at.astimezone(ZoneInfo(person.timezone)).date()
-            message = with_link(compose(routine, person.locale, local_date), person.locale,
-                                self._link(settings, person.id, occurrence_id))
-            deadline, channels = occurrence.deadline, list(person.channels)
-            due_at = occurrence.due_at
+        """Prepare, send and record one claimed occurrence (tests and small runs).
 
-        results: dict[str, str | None] = {name: None for name in done}
-        for name in channels:
-            if name in done:
-                continue
-            attempts, error = self.send_with_retries(
-                settings, name, message.title, message.body, deadline, context,
-                on_attempt=lambda: self._renew_lease(occurrence_id))
-            self._record_delivery(occurrence_id, name, attempts, error)
-            channel = settings.channels.get(name)
-            metrics.record_delivery(metrics.channel_type(channel.masked_url if channel else ""),
-                                    error, due_at)
-            results[name] = error
-
-        sent = [n for n, e in results.items() if e is None]
-        failed = {n: e for n, e in results.items() if e is not None}
-        status = OccurrenceStatus.SENT if sent else OccurrenceStatus.FAILED
-        if failed and self.stopping.is_set() and self.clock() < deadline:
-            # Shutting down mid-retry: the next start tries the failed channels
-            # again (not the ones that succeeded) while the deadline allows.
-            self._release(occurrence_id)
-            return "released"
-        self._finish(occurrence_id, status,
-                     "; ".join(f"{n}: {e}" for n, e in failed.items()) or None)
-        if status == OccurrenceStatus.FAILED:
-            self.on_all_channels_failed(context, failed)
-        log.info("%s: reminder %s (%s)", context, status.value,
-                 ", ".join(f"{n} {'ok' if e is None else 'failed'}" for n, e in results.items()),
-                 extra=extra)
-        return status.value
+        Returns "sent", "failed", "skipped", "retry" or "lost-claim".
+        """
+        jobs = self.prepare([occurrence_id])
+        if not jobs:
+            with self.sessions() as session:
+                status = session.scalar(select(Occurrence.status).where(
+                    Occurrence.id == occurrence_id))
+            return "skipped" if status == OccurrenceStatus.SKIPPED else "lost-claim"
+        return self.record([self.send_job(jobs[0])])[0]
 
     def send_with_retries(
         self, settings: Settings, name: str, title: str, body: str, deadline: datetime,
         context: str, on_attempt: Callable[[], None] | None = None,
+        attach: Attachment | None = None,
     ) -> tuple[int, str | None]:
         """Try one channel with backoff until it works, fails for good, or the deadline."""
         channel = settings.channels.get(name)
@@ -286,7 +370,7 @@ class Dispatcher:
             try:
                 if channel is None:
                     raise TransportError(f"channel {name!r} is not configured", permanent=True)
-                send(channel, title, body)
+                send(channel, title, body, attach)
                 return attempts, None
             except TransportError as exc:
                 wait = BACKOFF_SECONDS[min(attempts - 1, len(BACKOFF_SECONDS) - 1)]
@@ -306,15 +390,6 @@ class Dispatcher:
             self._signer = LinkSigner(link_secret(self.sessions),
                                       settings.config.service.link_lifetime)
         return checkin_url(public_url, self._signer.token(LinkTarget(person_id, occurrence_id)))
-
-    def _finish(self, occurrence_id: int, status: OccurrenceStatus, reason: str | None) -> None:
-        with self.sessions.begin() as session:
-            session.execute(
-                update(Occurrence).where(Occurrence.id == occurrence_id).values(
-                    status=status, reason=reason, finished_at=self.clock(),
-                    claimed_by=None, claimed_until=None))
-
-    # -- unit 4: notices (rest, resume, check-in, caregiver) --------------------
 
     def claim_notices(self, limit: int) -> list[int]:
         """Atomically take up to `limit` pending notices (compare-and-set, like claim)."""
@@ -342,9 +417,16 @@ class Dispatcher:
                 body = with_link(Message(title, body), person.locale,
                                  self._link(settings, person.id, None)).body
             deadline = notice.created_at + NOTICE_DEADLINE
+            # The weekly summary: the chart attached for email, a link for push.
+            summary: OutgoingSummary | None = None
+            if notice.kind == "summary" and person is not None:
+                summary = outgoing_summary(session, self.sessions, settings, notice, person)
         errors = {}
         for name in channels:
-            _, error = self.send_with_retries(settings, name, title, body, deadline, context)
+            text, attach = (summary.for_channel(settings.channels.get(name)) if summary
+                            else (body, None))
+            _, error = self.send_with_retries(settings, name, title, text, deadline, context,
+                                              attach=attach)
             if error:
                 errors[name] = error
         status = "failed" if errors and len(errors) == len(channels) else "sent"
@@ -355,38 +437,80 @@ class Dispatcher:
         log.info("%s: notice %s", context, status)
         return status
 
-    def _renew_lease(self, occurrence_id: int) -> None:
-        with self.sessions.begin() as session:
-            session.execute(
-                update(Occurrence)
-                .where(Occurrence.id == occurrence_id, Occurrence.claimed_by == self.node_id)
-                .values(claimed_until=self.clock() + LEASE))
 
-    def _release(self, occurrence_id: int) -> None:
-        with self.sessions.begin() as session:
-            session.execute(
-                update(Occurrence).where(Occurrence.id == occurrence_id).values(
-                    status=OccurrenceStatus.PENDING, claimed_by=None, claimed_until=None))
+@dataclass
+class SendJob:
+    """One claimed occurrence, ready to send: no database needed from here on."""
 
-    def _record_delivery(self, occurrence_id: int, channel: str, attempts: int,
-                         error: str | None) -> None:
-        # Committed per channel right away: a crash later must not re-send here.
-        with self.sessions.begin() as session:
-            row = session.scalar(select(Delivery).where(
-                Delivery.occurrence_id == occurrence_id, Delivery.channel == channel))
-            if row is None:
-                row = Delivery(occurrence_id=occurrence_id, channel=channel, attempts=0)
-                session.add(row)
-            row.status = "failed" if error else "sent"
-            row.attempts += attempts
-            row.error = error
-            row.finished_at = self.clock()
+    occurrence_id: int
+    person_id: str
+    routine_key: str
+    title: str
+    body: str
+    due_at: datetime
+    deadline: datetime
+    channels: list[str]  # still to do
+    already_sent: list[str]  # succeeded on an earlier try: never again
+    attempts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class SendResult:
+    job: SendJob
+    errors: dict[str, str | None]  # per channel tried: None = delivered
+    permanent: set[str]
+
+
+@lru_cache(maxsize=4096)
+def _schedule(text: str) -> Schedule:
+    return Schedule.from_text(text)
+
+
+@lru_cache(maxsize=1024)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def _occurrences_for(
+    routine_id: int, original_due: datetime, schedule: Schedule, zone: ZoneInfo,
+    quiet_hours: str | None, catch_up: timedelta, now: datetime,
+) -> tuple[datetime, list[dict[str, object]]]:
+    """The routine's next due time after `now`, and the occurrence rows to write.
+
+    After downtime every occurrence but the newest is missed; the newest goes
+    out if it is at most `catch_up` late, else it is missed too: a recurring
+    routine gets at most one catch-up, and never at the wrong time of day.
+    """
+    due, missed = original_due, []
+    following = next_due(schedule, zone, due)
+    while following <= now:
+        missed.append(due)
+        due, following = following, next_due(schedule, zone, following)
+    rows = [_final(routine_id, d, OccurrenceStatus.MISSED,
+                   "not sent: the service was not running at the time", now)
+            for d in missed[-MAX_MISSED_ROWS:]]
+    send_at = after_quiet_hours(due, zone, quiet_hours)
+    if now - due > catch_up:
+        rows.append(_final(routine_id, due, OccurrenceStatus.MISSED,
+                           f"not sent: found {_minutes(now - due)} late, "
+                           f"beyond catch_up ({_minutes(catch_up)})", now))
+    elif send_at >= following:
+        rows.append(_final(routine_id, due, OccurrenceStatus.SKIPPED,
+                           "quiet hours last until the next reminder", now))
+    else:
+        rows.append({"routine_id": routine_id, "due_at": due, "send_at": send_at,
+                     "deadline": max(due, send_at) + catch_up,
+                     "status": OccurrenceStatus.PENDING, "outcome_unknown": False,
+                     "created_at": now, "finished_at": None,
+                     "reason": "held until quiet hours end" if send_at > due else None})
+    return following, rows
 
 
 def _final(routine_id: int, due: datetime, status: OccurrenceStatus, reason: str,
-           now: datetime) -> Occurrence:
-    return Occurrence(routine_id=routine_id, due_at=due, send_at=due, deadline=due,
-                      status=status, reason=reason, finished_at=now)
+           now: datetime) -> dict[str, object]:
+    return {"routine_id": routine_id, "due_at": due, "send_at": due, "deadline": due,
+            "status": status, "reason": reason, "finished_at": now, "created_at": now,
+            "outcome_unknown": False}
 
 
 def _minutes(delta: timedelta) -> str:

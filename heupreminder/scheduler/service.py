@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import signal
 import socket
 import threading
@@ -29,7 +30,7 @@ from concurrent.futures import wait as wait_for
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import text, update
@@ -38,16 +39,19 @@ from heupreminder.config.loader import ConfigError, Settings, load_settings
 from heupreminder.db.engine import changed_rows, make_engine, make_sessionmaker
 from heupreminder.db.migrate import upgrade
 from heupreminder.db.models import Occurrence, OccurrenceStatus, ServiceState, utcnow
-from heupreminder.db.sync import sync_config
+from heupreminder.db.sync import schedule_unscheduled, sync_config
 from heupreminder.ops import systemd
 from heupreminder.pain.records import housekeeping
-from heupreminder.scheduler.dispatcher import Dispatcher
+from heupreminder.reports.weekly import queue_summaries
+from heupreminder.scheduler.dispatcher import Dispatcher, SendResult
 from heupreminder.secrets import install_masker
 
 if TYPE_CHECKING:
     from heupreminder.web.server import WebServer
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+R = TypeVar("R")
 
 TICK_SECONDS = 1.0
 # Look at the database at least this often even when nothing is known to be
@@ -76,7 +80,8 @@ class Service:
         # Claimed but unfinished sends; at most a few per worker are queued so
         # leases are not held long by reminders waiting for a thread.
         self._capacity = workers * 2
-        self._in_flight: set[Future[str]] = set()
+        self._in_flight: set[Future[Any]] = set()
+        self._results: queue.SimpleQueue[SendResult] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._next_wake = utcnow()
         self._reload_requested = threading.Event()
@@ -120,10 +125,7 @@ class Service:
             self.scheduler.add_job(self._heartbeat, "interval", seconds=HEARTBEAT_SECONDS,
                                    id="heartbeat", max_instances=1, coalesce=True,
                                    next_run_time=utcnow() + timedelta(seconds=5))
-        log.info("heupreminder ready: %d people, %d active routines",
-                 len(self._settings.config.people),
-                 sum(len([r for r in p.routines if r.enabled])
-                     for p in self._settings.config.people))
+        log.info("heupreminder ready")
         systemd.ready()
 
     def main_loop(self) -> None:
@@ -143,6 +145,10 @@ class Service:
             pending = set(self._in_flight)
         _, unfinished = wait_for(pending, timeout=DRAIN_SECONDS)
         self.pool.shutdown(wait=False, cancel_futures=True)
+        try:
+            self._record_results()
+        except Exception:
+            log.exception("could not record the last results; they count as outcome unknown")
         released = self._release_own_claims(outcome_unknown=bool(unfinished))
         if unfinished:
             log.warning("stopped with %d send(s) unfinished; they are retried at next start",
@@ -264,7 +270,7 @@ class Service:
         ticking = tick_age is not None and tick_age < WATCHDOG_MAX_TICK_AGE.total_seconds()
         healthy = ticking and database == "ok" and self.scheduler.running
         return healthy, {"database": database, "scheduler": self.scheduler.running,
-                         "last_tick_age_seconds": round(tick_age, 3) if tick_age else None}
+                         "last_tick_age_seconds": None if tick_age is None else round(tick_age, 3)}
 
     def housekeeping(self) -> None:
         """Once a minute: pain-policy timers and the daily check-in while paused."""
@@ -273,6 +279,11 @@ class Service:
                 housekeeping(session, self._settings, utcnow())
         except Exception:
             log.exception("housekeeping failed; trying again next minute")
+        try:  # apart, so a failing summary never holds up the pain policy
+            with self.sessions.begin() as session:
+                queue_summaries(session, self._settings, utcnow())
+        except Exception:
+            log.exception("queueing weekly summaries failed; trying again next minute")
         self.wake()
 
     def wake(self) -> None:
@@ -288,36 +299,60 @@ class Service:
                         last.isoformat(timespec="seconds") if last else "start-up")
 
     def _dispatch(self) -> None:
+        """Schedule, claim, send and record until nothing more is due right now."""
         while not self.stopping.is_set():
             now = utcnow()
+            self._record_results()
             self.dispatcher.recover_expired_claims(now)
             more_due = self.dispatcher.schedule_due(now)
             with self._lock:
                 free = self._capacity - len(self._in_flight)
             claimed = self.dispatcher.claim(now, free)
-            for occurrence_id in claimed:
-                self._submit(self.dispatcher.deliver, occurrence_id)
+            for job in self.dispatcher.prepare(claimed):
+                self._submit(self.dispatcher.send_job, job, self._results.put)
             for notice_id in self.dispatcher.claim_notices(free - len(claimed)):
                 self._submit(self.dispatcher.deliver_notice, notice_id)
             if not more_due and len(claimed) < free:
                 break
             if len(claimed) >= free:
                 self._wait_for_a_slot()
+        self._record_results()
         wake = self.dispatcher.next_wake()
         latest = utcnow() + MAX_SLEEP
         self._next_wake = min(wake, latest) if wake else latest
 
-    def _submit(self, work: Callable[[int], str], row_id: int) -> None:
-        future = self.pool.submit(work, row_id)
+    def _record_results(self) -> None:
+        """Write every finished send in one transaction (results wait at most a tick)."""
+        results: list[SendResult] = []
+        while True:
+            try:
+                results.append(self._results.get_nowait())
+            except queue.Empty:
+                break
+        if results:
+            self.dispatcher.record(results)
+
+    def _submit(self, work: Callable[[T], R], item: T,
+                on_result: Callable[[R], None] | None = None) -> None:
+        future = self.pool.submit(work, item)
         with self._lock:
             self._in_flight.add(future)
-        future.add_done_callback(self._done)
 
-    def _done(self, future: Future[str]) -> None:
-        with self._lock:
-            self._in_flight.discard(future)
-        if not future.cancelled() and future.exception() is not None:
-            log.error("sending a reminder failed unexpectedly", exc_info=future.exception())
+        def done(finished: Future[R]) -> None:
+            with self._lock:
+                self._in_flight.discard(finished)
+            if finished.cancelled():
+                return
+            error = finished.exception()
+            if error is not None:
+                # The claim stays until its lease ends; then it is retried,
+                # marked outcome unknown.
+                log.error("sending failed unexpectedly", exc_info=error)
+            elif on_result is not None:
+                on_result(finished.result())
+                self.wake()  # record it on the next tick
+
+        future.add_done_callback(done)
 
     def _wait_for_a_slot(self) -> None:
         with self._lock:
@@ -338,10 +373,16 @@ class Service:
     # -- config -------------------------------------------------------------------
 
     def _sync(self) -> None:
-        with self.sessions.begin() as session:
-            report = sync_config(session, self._settings.config, utcnow())
-        log.info("config synced: %d added, %d changed, %d deactivated, %d unchanged",
-                 report.added, report.changed, report.deactivated, report.unchanged)
+        if self._settings.config.service.manage_people == "database":
+            with self.sessions.begin() as session:
+                count = schedule_unscheduled(session, utcnow())
+            log.info("people and routines are managed in the database; %d newly scheduled",
+                     count)
+        else:
+            with self.sessions.begin() as session:
+                report = sync_config(session, self._settings.config, utcnow())
+            log.info("config synced: %d added, %d changed, %d deactivated, %d unchanged",
+                     report.added, report.changed, report.deactivated, report.unchanged)
         self._next_wake = utcnow()
 
     def reload(self) -> None:

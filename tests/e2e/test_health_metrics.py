@@ -38,7 +38,7 @@ def test_health_and_metrics_of_the_running_service(tmp_path: Path, receiver: Htt
         wait_until(lambda: "heupreminder ready" in log.read_text())
         wait_until(lambda: receiver.posts)
         status, body = get(f"http://127.0.0.1:{port}/healthz")
-        assert status == 200
+        assert status == 200, body
         health = json.loads(body)
         assert health["status"] == "ok" and health["database"] == "ok"
         assert health["last_tick_age_seconds"] is not None
@@ -49,7 +49,7 @@ def test_health_and_metrics_of_the_running_service(tmp_path: Path, receiver: Htt
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
 
-    assert 'heupreminder_reminders_total{channel_type="json",status="sent"} 1.0' in metrics
+    assert 'heupreminder_reminders_total{channel_type="json",status="sent"} 1.0' in metrics, metrics
     assert 'heupreminder_delivery_latency_seconds_count{channel_type="json"} 1.0' in metrics
     assert "heupreminder_due_backlog 0.0" in metrics
     assert "heupreminder_paused_routines 0.0" in metrics
