@@ -4,12 +4,12 @@ Each unit is small, takes `now`, and talks to the database in one short
 transaction; the service loop (`service.py`) only calls them in order.
 
 Delivery semantics: at-least-once per channel, with a narrow window. A
-reminder is claimed with a lease (`status='sending'`, `claimed_until`); each
-channel's result is committed as soon as it is known. If a process dies
-mid-send, the lease expires, the occurrence goes back to pending with
-`outcome_unknown` set, and only channels without a recorded result are tried
-again. So a duplicate is possible only for a send that was in flight at the
-crash, and that row says so. We prefer that to at-most-once: a lost
+reminder is claimed with a lease (`status='sending'`, `claimed_until`); the
+channels' results are recorded in batches by the service, at the latest on
+the next tick. If a process dies mid-send, the lease expires, the occurrence
+goes back to pending with `outcome_unknown` set, and only channels without a
+recorded result are tried again. So a duplicate is possible only for a send
+that was in flight, or not yet recorded, at the crash, and that row says so. We prefer that to at-most-once: a lost
 reminder is invisible to the person, a rare duplicate is not harmful.
 """
 
