@@ -21,6 +21,7 @@ from heupreminder.cli_options import config_option
 from heupreminder.config.loader import ConfigError, Settings, load_settings, resolve_config_path
 from heupreminder.config.starter import STARTER_CONFIG
 from heupreminder.ops.logs import setup_logging
+from heupreminder.reports.cli import register as register_report_commands
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -208,6 +209,7 @@ def db_upgrade(config_path: str | None) -> None:
 
 
 register_checkin_commands(main)
+register_report_commands(main)  # report, export, import
 
 if __name__ == "__main__":  # pragma: no cover
     main()

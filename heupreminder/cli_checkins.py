@@ -156,9 +156,15 @@ def register(main: click.Group) -> None:
         if as_json:
             click.echo(json.dumps(events, indent=2, ensure_ascii=False))
             return
-        for event in events:
-            click.echo(f"{event['at'][:16].replace('T', ' ')}  {event['type']:<9} "
-                       f"{event.get('routine') or '':<20} {event['what']}")
+        from heupreminder.reports.table import render_table
+
+        if not events:
+            click.echo(f"nothing recorded for {person_id} in the last {days} days")
+            return
+        for line in render_table(("When", "Type", "Routine", "What"), [
+                (e["at"][:16].replace("T", " "), e["type"], e.get("routine") or "", e["what"])
+                for e in events]):
+            click.echo(line)
 
     @main.command()
     @click.argument("person_id")

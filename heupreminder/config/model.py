@@ -12,7 +12,7 @@ from datetime import time, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from heupreminder.catalog import get_entry
 from heupreminder.reports.when import DEFAULT_SUMMARY_AT, SummaryAt, parse_summary_at
@@ -131,6 +131,21 @@ class ServiceConfig(_Strict):
     # practice's own tooling); this file then only supplies service settings
     # and channels. Large installations use this.
     manage_people: Literal["config", "database"] = "config"
+    # The weekly progress summary: "sun 18:00" (day and local time) or "off",
+    # for people without their own `summary` (everyone when manage_people =
+    # "database").
+    summary: WeeklyAt = DEFAULT_SUMMARY_AT
+    # How long a node may hold a claimed reminder; after a crash, another
+    # node (or this one, restarted) takes it over when the lease ends. Keep
+    # it longer than the slowest send (Apprise's timeouts) plus a few seconds.
+    lease: Duration = timedelta(minutes=5)
+
+    @field_validator("lease")
+    @classmethod
+    def _check_lease(cls, value: timedelta) -> timedelta:
+        if value < timedelta(seconds=1):
+            raise ValueError(f"{value.total_seconds():g} s is too short (at least 1s)")
+        return value
 
 
 class PainConfig(_Strict):
@@ -210,8 +225,8 @@ class PersonConfig(_Strict):
     # Told when pain is severe and keeps going (optional).
     caregiver_channels: list[str] = []
     pain: PainConfig | None = None  # overrides [pain] for this person
-    # The weekly progress summary: "sun 18:00" (day and local time) or "off".
-    summary: WeeklyAt = DEFAULT_SUMMARY_AT
+    # The weekly progress summary: "sun 18:00" or "off"; unset: [service] summary.
+    summary: WeeklyAt = None
     routines: list[RoutineConfig] = []
 
     @model_validator(mode="after")
@@ -245,6 +260,10 @@ class Config(_Strict):
 
     def person_locale(self, person: PersonConfig) -> Locale:
         return person.locale or self.service.locale
+
+    def person_summary(self, person: PersonConfig) -> SummaryAt | None:
+        """When the person's weekly summary goes out (None: off)."""
+        return person.summary if "summary" in person.model_fields_set else self.service.summary
 
     def person_pain(self, person_id: str) -> PainConfig:
         person = self.person(person_id)

@@ -9,8 +9,9 @@ channels' results are recorded in batches by the service, at the latest on
 the next tick. If a process dies mid-send, the lease expires, the occurrence
 goes back to pending with `outcome_unknown` set, and only channels without a
 recorded result are tried again. So a duplicate is possible only for a send
-that was in flight, or not yet recorded, at the crash, and that row says so. We prefer that to at-most-once: a lost
-reminder is invisible to the person, a rare duplicate is not harmful.
+that was in flight, or not yet recorded, at the crash, and that row says so.
+We prefer that to at-most-once: a lost reminder is invisible to the person, a
+rare duplicate is not harmful.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ from heupreminder.web.links import LinkSigner, LinkTarget, checkin_url, link_sec
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=5)
+LEASE = timedelta(minutes=5)  # the default; `[service] lease` sets it
 BATCH = 500
 # Waits between tries of one channel; the occurrence's deadline cuts it short.
 BACKOFF_SECONDS = (2.0, 5.0, 15.0, 30.0, 60.0)
@@ -175,7 +176,11 @@ class Dispatcher:
                 .limit(limit)
             )
             if self._postgres:
-                candidates = candidates.with_for_update(skip_locked=True)
+                # Materialized: PostgreSQL may re-run an `IN (SELECT ... LIMIT n
+                # FOR UPDATE SKIP LOCKED)` subquery, each run skipping the rows it
+                # just updated, and so claim far more than `limit` rows at once.
+                candidates = select(candidates.with_for_update(skip_locked=True)
+                                    .cte().prefix_with("MATERIALIZED").c.id)
             # One UPDATE ... WHERE status = 'pending': if two nodes race for the
             # same row, the database lets exactly one of them change it.
             claimed = session.scalars(
@@ -183,7 +188,7 @@ class Dispatcher:
                 .where(Occurrence.id.in_(candidates.scalar_subquery()),
                        Occurrence.status == OccurrenceStatus.PENDING)
                 .values(status=OccurrenceStatus.SENDING, claimed_by=self.node_id,
-                        claimed_until=now + LEASE)
+                        claimed_until=now + self.settings().config.service.lease)
                 .returning(Occurrence.id)
             ).all()
         return list(claimed)
@@ -195,7 +200,11 @@ class Dispatcher:
             held = session.scalar(
                 select(func.min(Occurrence.send_at)).where(
                     Occurrence.status == OccurrenceStatus.PENDING))
-        times = [t for t in (routine_due, held) if t is not None]
+            # A lease running out (a dead node's claim) is work too: take it over then.
+            lease_ends = session.scalar(
+                select(func.min(Occurrence.claimed_until)).where(
+                    Occurrence.status == OccurrenceStatus.SENDING))
+        times = [t for t in (routine_due, held, lease_ends) if t is not None]
         return min(times) if times else None
 
     # -- unit 3: send claimed occurrences -----------------------------------------

@@ -37,6 +37,7 @@ from sqlalchemy import text, update
 
 from heupreminder.config.loader import ConfigError, Settings, load_settings
 from heupreminder.db.engine import changed_rows, make_engine, make_sessionmaker
+from heupreminder.db.lock import SQLiteLock
 from heupreminder.db.migrate import upgrade
 from heupreminder.db.models import Occurrence, OccurrenceStatus, ServiceState, utcnow
 from heupreminder.db.sync import schedule_unscheduled, sync_config
@@ -88,6 +89,7 @@ class Service:
         self.last_tick: datetime | None = None
         self.web: WebServer | None = None
         self.scheduler = BackgroundScheduler(timezone="UTC")
+        self._sqlite_lock = SQLiteLock(self._settings.database_url)
 
     @property
     def settings(self) -> Settings:
@@ -97,6 +99,9 @@ class Service:
 
     def startup(self) -> None:
         install_masker(self._settings.secrets)
+        # Before anything touches the database: start-up reclaims every open
+        # SQLite claim, which is only right if no other service runs on it.
+        self._sqlite_lock.acquire()  # DatabaseInUse (an OSError): the CLI exits 1
         log.info("heupreminder starting (node %s, database %s, config %s)",
                  self.node_id, self._settings.masked_database_url, self._settings.path)
         upgrade(self.engine)
@@ -160,6 +165,7 @@ class Service:
         except Exception:  # the database may be gone; the marker then says "crash"
             log.warning("could not record the clean stop in the database")
         self.engine.dispose()
+        self._sqlite_lock.release()
         log.info("heupreminder stopped")
         if unfinished:
             # Worker threads cannot be killed; don't let them keep the process alive.

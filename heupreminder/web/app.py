@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, jsonify
 from werkzeug.wrappers import Response
 
+from heupreminder.reports.web import history
 from heupreminder.web.api import api
 from heupreminder.web.context import WebContext
 from heupreminder.web.pages import pages
@@ -15,6 +16,7 @@ def create_app(context: WebContext) -> Flask:
     app.extensions["heupreminder"] = context
     app.register_blueprint(pages)
     app.register_blueprint(api)
+    app.register_blueprint(history)  # /h/<token>: the person's progress and chart
 
     @app.get("/healthz")
     def healthz() -> tuple[Response, int]:

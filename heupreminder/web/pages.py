@@ -70,7 +70,8 @@ def checkin_page(token: str) -> tuple[str, int] | str:
         return render_template(
             "checkin.html", t=texts, token=token, name=person.name, routine_title=title,
             saved=request.args.get("saved"), error=request.args.get("error"),
-            locations=LOCATIONS, disclaimer=NOT_MEDICAL_ADVICE[texts["locale"]])
+            locations=LOCATIONS, disclaimer=NOT_MEDICAL_ADVICE[texts["locale"]],
+            history_url=url_for("history.page", token=token))
 
 
 @pages.post("/c/<token>")

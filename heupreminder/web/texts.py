@@ -25,6 +25,7 @@ _TEXTS: dict[str, dict[str, Any]] = {
         "expired": "Deze link is verlopen. Open de nieuwste herinnering voor een verse link.",
         "invalid": "Deze link klopt niet (misschien is hij onvolledig gekopieerd).",
         "problem_title": "Link werkt niet",
+        "history": "Bekijk je voortgang: grafiek en geschiedenis",
     },
     "en": {
         "locale": "en",
@@ -47,6 +48,7 @@ _TEXTS: dict[str, dict[str, Any]] = {
         "expired": "This link has expired. Open your latest reminder for a fresh link.",
         "invalid": "This link is not valid (perhaps it was copied incompletely).",
         "problem_title": "Link not working",
+        "history": "See your progress: chart and history",
     },
 }
 

@@ -1,0 +1,138 @@
+"""The per-person history page: ``/h/<token>`` and its chart ``/h/<token>/chart.png``.
+
+Contracts:
+
+- ``<token>`` is a signed link token for the person (any of their check-in
+  links, or the ``LinkTarget(person, None)`` of the weekly summary), checked
+  and expiring like the check-in page's; or the person's API token
+  (``heup_...``), which does not expire, for a bookmark. Anything else
+  answers the check-in page's "link not valid / expired" page (400 / 410).
+- The page only reads; it shows the last 7 days' numbers (the weekly
+  summary's rules), current pauses, the 4-week chart and the last 14 days'
+  events, newest first, in the person's language, readable on a phone.
+- The chart is the weekly summary's PNG, drawn at twice the size for sharp
+  phone screens, ending today in the person's time zone.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, current_app, render_template, request, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
+
+from heupreminder.catalog import NOT_MEDICAL_ADVICE
+from heupreminder.db.models import ApiToken, Person, Routine
+from heupreminder.delivery.messages import routine_title
+from heupreminder.reports.chart import chart_data, render_chart
+from heupreminder.reports.events import ReportRow, event_rows
+from heupreminder.reports.page_texts import history_texts
+from heupreminder.reports.summary import weekly_summary
+from heupreminder.reports.texts import PAUSE_CODES, pause_line, short_paragraph, words
+from heupreminder.web.api import hash_token
+from heupreminder.web.context import WebContext
+from heupreminder.web.links import LinkError, LinkSigner, link_secret
+from heupreminder.web.texts import page_texts
+
+history = Blueprint("history", __name__)
+
+RECENT = timedelta(days=14)
+API_TOKEN_PREFIX = "heup_"
+
+
+def _context() -> WebContext:
+    context: WebContext = current_app.extensions["heupreminder"]
+    return context
+
+
+def _person(session: Session, token: str) -> Person:
+    """The token's person; LinkError unless the token is good and the person active."""
+    context = _context()
+    if token.startswith(API_TOKEN_PREFIX):
+        row = session.get(ApiToken, hash_token(token))
+        if row is None:
+            raise LinkError(expired=False)
+        person_id = row.person_id
+    else:
+        lifetime = context.settings().config.service.link_lifetime
+        person_id = LinkSigner(link_secret(context.sessions), lifetime).read(token).person_id
+    person = session.get(Person, person_id)
+    if person is None or not person.active:
+        raise LinkError(expired=False)
+    return person
+
+
+def _problem(error: LinkError) -> tuple[str, int]:
+    texts = page_texts(request.accept_languages.best_match(["nl", "en"]) or "en")
+    message = texts["expired"] if error.expired else texts["invalid"]
+    return render_template("problem.html", t=texts, message=message), 410 if error.expired else 400
+
+
+@history.get("/h/<token>")
+def page(token: str) -> tuple[str, int] | str:
+    context = _context()
+    with context.sessions() as session:
+        try:
+            person = _person(session, token)
+        except LinkError as error:
+            return _problem(error)
+        now = context.clock()
+        zone = ZoneInfo(person.timezone)
+        t = history_texts(person.locale)
+        summary = weekly_summary(session, person, now)
+        titles = {r.key: routine_title(r, person.locale) for r in session.scalars(
+            select(Routine).where(Routine.person_id == person.id))}
+        events = [_event(row, t, titles) for row in reversed(
+            event_rows(session, person, now - RECENT, now))]
+        return render_template(
+            "history.html", t=t, name=person.name,
+            short=short_paragraph(person.locale, summary),
+            routines=[{"title": r.title,
+                       "numbers": (t["routine"].format(done=r.done, planned=r.planned)
+                                   if r.planned or r.rest else t["routine_idle"]),
+                       "rest": t["routine_rest"].format(rest=r.rest) if r.rest else ""}
+                      for r in summary.routines],
+            pauses=[pause_line(person.locale, p, zone) for p in summary.pauses],
+            chart_url=url_for("history.chart", token=token), events=events,
+            disclaimer=NOT_MEDICAL_ADVICE["nl" if person.locale == "nl" else "en"])
+
+
+@history.get("/h/<token>/chart.png")
+def chart(token: str) -> Response | tuple[str, int]:
+    context = _context()
+    with context.sessions() as session:
+        try:
+            person = _person(session, token)
+        except LinkError as error:
+            return _problem(error)
+        today = context.clock().astimezone(ZoneInfo(person.timezone)).date()
+        png = render_chart(chart_data(session, person, today), person.locale, scale=2)
+    return Response(png, mimetype="image/png")
+
+
+def _event(row: ReportRow, t: dict[str, Any], titles: dict[str, str]) -> dict[str, str]:
+    """One line of the page's event list, in the person's words where we have them."""
+    if row.type == "pain":
+        parts = [f"{row.level}/10"]
+        if row.location:
+            parts.append(t["where"].get(row.location, row.location))
+        if row.note:
+            parts.append(row.note)
+        what = ", ".join(parts)
+    elif row.type in ("reminder", "checkin"):
+        what = t["status"].get(row.status or "", row.status or "")
+        if row.type == "reminder" and (row.reason or "").startswith("paused:"):
+            what = t["status"]["rest"]  # a rest day, not a miss
+        elif row.reason and row.status in ("skipped", "missed", "failed"):
+            what += f" ({row.reason})"
+    elif row.type == "pause" and row.status in PAUSE_CODES:
+        what = words(t["locale"])[row.status or ""]  # why, in the person's words
+    else:
+        what = row.reason or ""
+    return {"when": row.at.strftime("%d-%m %H:%M"), "type": t["types"].get(row.type, row.type),
+            "routine": titles.get(row.routine, row.routine) if row.routine else "",
+            "what": what}
