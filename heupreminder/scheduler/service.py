@@ -22,6 +22,7 @@ import queue
 import signal
 import socket
 import threading
+import time
 import urllib.request
 import uuid
 from collections.abc import Callable
@@ -80,7 +81,7 @@ class Service:
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="send")
         # Claimed but unfinished sends; at most a few per worker are queued so
         # leases are not held long by reminders waiting for a thread.
-        self._capacity = workers * 2
+        self._capacity = workers * 8
         self._in_flight: set[Future[Any]] = set()
         self._results: queue.SimpleQueue[SendResult] = queue.SimpleQueue()
         self._lock = threading.Lock()
@@ -305,23 +306,29 @@ class Service:
                         last.isoformat(timespec="seconds") if last else "start-up")
 
     def _dispatch(self) -> None:
-        """Schedule, claim, send and record until nothing more is due right now."""
+        """Schedule, claim, send and record until nothing more is due right now.
+
+        Work moves in batches: claim as many as there are free slots, then
+        wait until at least half the slots are free again, so the database
+        sees a few statements per batch rather than per reminder.
+        """
+        self.dispatcher.recover_expired_claims(utcnow())
+        for notice_id in self.dispatcher.claim_notices(self._capacity):
+            self._submit(self.dispatcher.deliver_notice, notice_id)
+        more_due = True
         while not self.stopping.is_set():
             now = utcnow()
             self._record_results()
-            self.dispatcher.recover_expired_claims(now)
-            more_due = self.dispatcher.schedule_due(now)
+            if more_due:
+                more_due = self.dispatcher.schedule_due(now)
             with self._lock:
                 free = self._capacity - len(self._in_flight)
             claimed = self.dispatcher.claim(now, free)
             for job in self.dispatcher.prepare(claimed):
                 self._submit(self.dispatcher.send_job, job, self._results.put)
-            for notice_id in self.dispatcher.claim_notices(free - len(claimed)):
-                self._submit(self.dispatcher.deliver_notice, notice_id)
             if not more_due and len(claimed) < free:
                 break
-            if len(claimed) >= free:
-                self._wait_for_a_slot()
+            self._wait_for_slots(self._capacity // 2)
         self._record_results()
         wake = self.dispatcher.next_wake()
         latest = utcnow() + MAX_SLEEP
@@ -360,11 +367,16 @@ class Service:
 
         future.add_done_callback(done)
 
-    def _wait_for_a_slot(self) -> None:
-        with self._lock:
-            in_flight = set(self._in_flight)
-        if in_flight:
-            wait_for(in_flight, timeout=1.0, return_when="FIRST_COMPLETED")
+    def _wait_for_slots(self, wanted: int) -> None:
+        """Wait (at most a second) until `wanted` slots are free."""
+        deadline = time.monotonic() + 1.0
+        while not self.stopping.is_set():
+            with self._lock:
+                in_flight = set(self._in_flight)
+            if self._capacity - len(in_flight) >= wanted or time.monotonic() >= deadline:
+                return
+            wait_for(in_flight, timeout=max(0.0, deadline - time.monotonic()),
+                     return_when="FIRST_COMPLETED")
 
     def _release_own_claims(self, *, outcome_unknown: bool) -> int:
         with self.sessions.begin() as session:
