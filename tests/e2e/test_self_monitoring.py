@@ -18,14 +18,14 @@ def test_heartbeat_and_admin_channel(tmp_path: Path, receiver: HttpInbox) -> Non
     dead = f"json://127.0.0.1:{free_port()}/nobody-listens"
     config = tmp_path / "heupreminder.toml"
     config.write_text(person_config(
-        database_url=f"sqlite:///{tmp_path / 'h.db'}", catch_up="1s",
+        database_url=f"sqlite:///{tmp_path / 'h.db'}", catch_up="10s",
         channels={"phone": dead, "admin": receiver.url}, person_channels=["phone"],
         extra_service=(f'heartbeat_url = "http://127.0.0.1:{receiver.port}/ping/a1b2c3d4e5f6"\n'
                        'admin_channel = "admin"'),
         routines=f'[[people.routines]]\nexercise = "bridge"\nat = "{due}"\n'), encoding="utf-8")
     log = tmp_path / "service.log"
     with service(config, log) as process:
-        wait_until(lambda: receiver.posts, timeout=30)
+        wait_until(lambda: receiver.posts, timeout=60)  # after retries at +2 s and +5 s
         assert "reached nobody (anna/bridge)" in receiver.posts[0]["title"]
         wait_until(lambda: receiver.gets, timeout=30)
         assert receiver.gets[0] == "/ping/a1b2c3d4e5f6"
