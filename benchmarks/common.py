@@ -1,0 +1,273 @@
+"""Shared helpers: /proc measurements, the machine's description, databases, the receiver."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_DIR = BENCH_DIR.parent
+PYTHON = sys.executable
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+DEFAULT_PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PG_BENCH_DB = "heup_bench"
+
+
+# -- processes -------------------------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process (all its threads) so far, from /proc."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+
+
+def memory_kib(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM (peak RSS) of a process, in KiB."""
+    out = {}
+    with open(f"/proc/{pid}/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                name, value = line.split(":", 1)
+                out[name] = int(value.split()[0])
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def stop_process(process: subprocess.Popen[Any], timeout: float = 20.0) -> int | None:
+    """SIGTERM, wait, then SIGKILL: every process the harness starts ends by its own id."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+    return process.returncode
+
+
+def bench_env(product: Path | None) -> dict[str, str]:
+    """Environment for child processes: `product` (a source tree) first on the path."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("HEUPREMINDER_", "NOTIFY_SOCKET", "WATCHDOG_"))}
+    paths = [str(product)] if product else []
+    paths.append(str(REPO_DIR))  # the benchmarks package itself
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+# -- the receiver ----------------------------------------------------------------
+
+
+@dataclass
+class Receiver:
+    process: subprocess.Popen[bytes]
+    port: int
+
+    @property
+    def json_url(self) -> str:
+        return f"json://127.0.0.1:{self.port}/notify"
+
+    def _call(self, path: str, method: str = "GET") -> dict[str, Any]:
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", method=method,
+                                         data=b"" if method == "POST" else None)
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return dict(json.loads(response.read()))
+
+    def reset(self) -> None:
+        self._call("/_reset", "POST")
+
+    def count(self) -> dict[str, Any]:
+        return self._call("/_count")
+
+    def stats(self) -> dict[str, Any]:
+        return self._call("/_stats")
+
+    def wait_for(self, n: int, timeout: float, idle_timeout: float = 30.0) -> dict[str, Any]:
+        """Poll until `n` posts arrived, `timeout` passed, or nothing came for `idle_timeout`."""
+        deadline = time.monotonic() + timeout
+        last_count, last_change = -1, time.monotonic()
+        while True:
+            current = self.count()
+            if current["count"] >= n:
+                return current
+            now = time.monotonic()
+            if current["count"] != last_count:
+                last_count, last_change = current["count"], now
+            if now > deadline or (current["count"] > 0 and now - last_change > idle_timeout):
+                return current
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        stop_process(self.process)
+
+
+def start_receiver(workdir: Path) -> Receiver:
+    ready = workdir / "receiver.port"
+    ready.unlink(missing_ok=True)
+    log = (workdir / "receiver.log").open("wb")
+    process = subprocess.Popen(
+        [PYTHON, "-m", "benchmarks.receiver", "--ready-file", str(ready)],
+        cwd=REPO_DIR, env=bench_env(None), stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 20
+    while not ready.exists() or not ready.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the receiver did not start; see {workdir / 'receiver.log'}")
+        time.sleep(0.02)
+    return Receiver(process, int(ready.read_text()))
+
+
+# -- databases -------------------------------------------------------------------
+
+
+def fresh_database(kind: str, workdir: Path, name: str, pg_admin_url: str) -> str:
+    """An empty database for one data set; returns its SQLAlchemy URL."""
+    if kind == "sqlite":
+        path = workdir / f"{name}.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        for old in workdir.glob(f"{name}.db.before-*.bak"):
+            old.unlink()
+        return f"sqlite:///{path}"
+    admin = create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{PG_BENCH_DB}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{PG_BENCH_DB}"'))
+    admin.dispose()
+    return make_url(pg_admin_url).set(database=PG_BENCH_DB).render_as_string(
+        hide_password=False)
+
+
+def drop_database(kind: str, url: str, pg_admin_url: str) -> None:
+    if kind == "sqlite":
+        path = make_url(url).database
+        if path:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return
+    admin = create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{PG_BENCH_DB}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def database_size_mib(kind: str, url: str) -> float | None:
+    try:
+        if kind == "sqlite":
+            path = Path(make_url(url).database or "")
+            return sum(Path(f"{path}{s}").stat().st_size for s in ("", "-wal")
+                       if Path(f"{path}{s}").exists()) / 2**20
+        engine = create_engine(url)
+        with engine.connect() as connection:
+            size = connection.scalar(text("SELECT pg_database_size(current_database())"))
+        engine.dispose()
+        return float(size) / 2**20
+    except Exception:
+        return None
+
+
+# -- the machine -----------------------------------------------------------------
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _mem_total_gib() -> float | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return round(int(line.split()[1]) / 2**20, 1)
+    except OSError:
+        pass
+    return None
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _git(product: Path, *args: str) -> str | None:
+    try:
+        out = subprocess.run(["git", "-C", str(product), *args], capture_output=True, text=True,
+                             timeout=10, check=True)
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def describe_machine(databases: Sequence[str], pg_admin_url: str, product: Path) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "cpu_model": _cpu_model(),
+        "cores": os.cpu_count(),
+        "usable_cores": len(os.sched_getaffinity(0)),
+        "memory_gib": _mem_total_gib(),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "packages": {p: _version(p) for p in
+                     ("apprise", "APScheduler", "SQLAlchemy", "psycopg", "requests")},
+        "product": str(product),
+        "product_commit": _git(product, "rev-parse", "--short", "HEAD"),
+        "product_dirty": bool(_git(product, "status", "--porcelain", "--", "heupreminder")),
+    }
+    if "postgresql" in databases:
+        try:
+            engine = create_engine(pg_admin_url)
+            with engine.connect() as connection:
+                info["postgresql"] = connection.scalar(text("SHOW server_version"))
+                info["postgresql_shared_buffers"] = connection.scalar(
+                    text("SHOW shared_buffers"))
+            engine.dispose()
+        except Exception as exc:
+            info["postgresql"] = f"unreachable: {type(exc).__name__}"
+    return info
+
+
+def load_average() -> float | None:
+    """The 1-minute load average: other work on the machine skews every figure."""
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Nearest-rank percentile (q in 0..100) of unsorted values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), math.ceil(q / 100 * len(ordered))))
+    return ordered[rank - 1]
