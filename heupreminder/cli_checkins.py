@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from heupreminder.cli_options import config_option
-from heupreminder.config.loader import Settings, load_settings
+from heupreminder.config.loader import ConfigError, Settings, load_settings
 from heupreminder.config.model import parse_duration
 from heupreminder.db.models import CheckIn, DecisionRow, Occurrence, PainReport, Routine, utcnow
 from heupreminder.pain.records import (
@@ -43,7 +43,13 @@ def _writing(config_path: str | None) -> Iterator[tuple[Settings, Session]]:
     """A transaction that commits only if the command succeeds."""
     from heupreminder.cli import open_sessions
 
-    settings = load_settings(config_path)
+    try:
+        settings = load_settings(config_path)
+    except ConfigError as error:  # as every command: the problems, exit 2, no traceback
+        click.echo("heupreminder: the config has problems:", err=True)
+        for problem in error.problems:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(2)
     sessions = open_sessions(settings)
     try:
         with sessions.begin() as session:

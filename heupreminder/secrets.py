@@ -32,6 +32,18 @@ def secrets_in_url(url: str, masked_url: str) -> set[str]:
     return found
 
 
+# Apprise shows the custom headers (+Name=...), extra query parameters
+# (-name=...) and payload fields (:name=...) of its json://, xml:// and
+# form:// URLs as given, even in its privacy rendering; they often hold an
+# API key, so we hide their values too.
+_CUSTOM_PARAM = re.compile(r"([?&](?:%2B|\+|-|:|%3A)[^=&#]*=)([^&#]*)", re.IGNORECASE)
+
+
+def mask_custom_params(masked_url: str) -> str:
+    """`masked_url` with the values of custom headers and parameters hidden."""
+    return _CUSTOM_PARAM.sub(lambda m: m.group(1) + (MASK if m.group(2) else ""), masked_url)
+
+
 class SecretMasker(logging.Filter):
     """A logging filter that replaces known secret values in every record."""
 

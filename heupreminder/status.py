@@ -24,8 +24,18 @@ from heupreminder.schedule import Schedule
 ADHERENCE_WINDOW = timedelta(days=14)
 
 
+def _describe(schedule: str) -> str:
+    try:
+        return Schedule.from_text(schedule).describe()
+    except ValueError:  # a malformed row: shown, not a traceback
+        return f"INVALID {schedule!r}"
+
+
 def person_status(session: Session, person: Person) -> dict[str, Any]:
-    zone = ZoneInfo(person.timezone)
+    try:
+        zone = ZoneInfo(person.timezone)
+    except (LookupError, ValueError):  # a malformed row: times shown in UTC
+        zone = ZoneInfo("UTC")
     pauses = session.scalars(select(PauseRow).where(
         PauseRow.person_id == person.id, PauseRow.ended_at.is_(None))).all()
     routines = session.scalars(
@@ -42,7 +52,7 @@ def person_status(session: Session, person: Person) -> dict[str, Any]:
         rows.append({
             "routine": routine.key,
             "kind": routine.kind,
-            "schedule": Schedule.from_text(routine.schedule).describe(),
+            "schedule": _describe(routine.schedule),
             "next_due": (routine.next_due_at.astimezone(zone).isoformat(timespec="minutes")
                          if routine.next_due_at else None),
             "paused": pause.reason if pause else None,

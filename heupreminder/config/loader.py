@@ -23,7 +23,7 @@ from sqlalchemy.exc import ArgumentError
 
 from heupreminder.config.model import Config
 from heupreminder.delivery import console  # noqa: F401 - registers console:// with Apprise
-from heupreminder.secrets import secrets_in_url
+from heupreminder.secrets import mask_custom_params, secrets_in_url
 
 APP_NAME = "heupreminder"
 ENV_CONFIG = "HEUPREMINDER_CONFIG"
@@ -154,6 +154,10 @@ def _key_path(loc: Iterable[int | str]) -> str:
     return path or "(top level)"
 
 
+# Keys whose values may carry passwords or tokens: errors do not quote them.
+_MAY_HOLD_SECRETS = {"channels", "database", "heartbeat_url", "public_url"}
+
+
 def _describe_validation_error(exc: ValidationError) -> list[str]:
     problems = []
     for error in exc.errors():
@@ -165,6 +169,8 @@ def _describe_validation_error(exc: ValidationError) -> list[str]:
             message = "is required"
         elif kind == "value_error":
             message = str(error["msg"]).removeprefix("Value error, ")
+        elif any(part in _MAY_HOLD_SECRETS for part in loc):
+            message = str(error["msg"])  # not echoing the value: it may carry a password
         else:
             message = f"{error['msg']} (got {error.get('input')!r})"
         problems.append(f"{_key_path(loc)}: {message}")
@@ -212,8 +218,8 @@ def _resolve_channels(raw: object) -> tuple[dict[str, Channel], set[str], list[s
         if plugin is None:
             problems.append(f"{key}: Apprise cannot use this URL ({_scheme(url)}://...)")
             continue
-        masked = str(plugin.url(privacy=True))  # type: ignore[no-untyped-call]
-        secrets.update(secrets_in_url(url, masked))
+        masked = mask_custom_params(str(plugin.url(privacy=True)))  # type: ignore[no-untyped-call]
+        secrets.update(secrets_in_url(url, masked))  # so also what mask_custom_params hid
         channels[name] = Channel(name=name, url=url, masked_url=masked)
     return channels, secrets, problems
 

@@ -37,14 +37,17 @@ _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
 def parse_duration(value: object) -> timedelta:
     """'30m', '2h', '1h30m', '90s', '2d' -> timedelta; a bare number means minutes."""
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return timedelta(minutes=value)
-    text = str(value).strip().lower()
-    match = _DURATION.match(text)
-    if not isinstance(value, str) or not text or not match or not any(match.groups()):
-        raise ValueError(f"{value!r} is not a duration (e.g. 30m, 2h, 1h30m, 90s)")
-    days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
-    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    try:
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return timedelta(minutes=value)
+        text = str(value).strip().lower()
+        match = _DURATION.match(text)
+        if not isinstance(value, str) or not text or not match or not any(match.groups()):
+            raise ValueError(f"{value!r} is not a duration (e.g. 30m, 2h, 1h30m, 90s)")
+        days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
+        return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    except OverflowError:  # "99999999999d": more than timedelta holds
+        raise ValueError(f"{str(value)[:40]!r} is too long a duration") from None
 
 
 def _time(value: object) -> time:

@@ -35,7 +35,8 @@ class SQLiteLock:
         url = make_url(database_url)
         database = url.database if url.get_backend_name() == "sqlite" else None
         in_memory = not database or database == ":memory:" or database.startswith("file:")
-        self.path = None if in_memory else Path(f"{Path(database).expanduser()}.lock")
+        self.path = None if in_memory or database is None else Path(
+            f"{Path(database).expanduser()}.lock")
         self._file: IO[str] | None = None
 
     def acquire(self) -> None:

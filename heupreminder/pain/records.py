@@ -9,7 +9,7 @@ transaction writes nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import cast
 from zoneinfo import ZoneInfo
 
@@ -94,12 +94,19 @@ def log_pain(session: Session, settings: Settings, person_id: str, level: object
     """Record a pain report and apply the policy; the caller commits."""
     person = get_person(session, person_id)
     value = parse_level(level)
+    for name, text in (("where", where), ("routine", routine_key), ("note", note)):
+        if text is not None and (not isinstance(text, str) or "\x00" in text):
+            raise InputError(f"{name}: give text (without NUL characters)")
     if where is not None and where not in LOCATIONS:
         raise InputError(f"where: {where!r} is not one of {', '.join(LOCATIONS)}")
     routine = get_routine(session, person.id, routine_key) if routine_key else None
     when = at or now
     if when.tzinfo is None:
         raise InputError("at: give a time with a time zone offset")
+    try:
+        when.astimezone(UTC)
+    except OverflowError:  # year 1 at +14:00 is before year 1 in UTC
+        raise InputError(f"at: {when.isoformat()} is out of range") from None
     if when > now + timedelta(minutes=5):
         raise InputError(f"at: {when.isoformat()} is in the future")
     if note is not None and len(note) > 2000:

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -67,8 +67,11 @@ def queue_summaries(session: Session, settings: Settings, now: datetime) -> int:
         if row is None or not row.active:
             continue
         handled += 1
+        zone = _zone_or_none(row.timezone)
+        if zone is None:
+            continue
         summary = weekly_summary(session, row, moment)
-        title, body = summary_message(row.locale, row.name, summary, ZoneInfo(row.timezone))
+        title, body = summary_message(row.locale, row.name, summary, zone)
         # As pain.records.queue_notice does (the dedupe check is done above, for
         # everyone at once), but dated `now`: the chart ends on the summary's day.
         session.add(Notice(person_id=row.id, kind=KIND, dedupe_key=key,
@@ -78,6 +81,14 @@ def queue_summaries(session: Session, settings: Settings, now: datetime) -> int:
         if not summary.empty:
             queued += 1
     return queued
+
+
+def _zone_or_none(name: str) -> ZoneInfo | None:
+    """One person's broken time zone must not stop everyone's summary."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 def _due_in_config(settings: Settings, now: datetime) -> dict[str, tuple[datetime, str]]:
@@ -105,7 +116,9 @@ def _due_in_database(session: Session, settings: Settings,
     due: dict[str, tuple[datetime, str]] = {}
     zones = session.scalars(select(Person.timezone).where(Person.active).distinct()).all()
     for name in sorted(zones):
-        zone = ZoneInfo(name)
+        zone = _zone_or_none(name)
+        if zone is None:
+            continue  # a bad row; the dispatcher reports it
         moment = last_moment(at, zone, now)
         if now - moment >= GRACE:
             continue

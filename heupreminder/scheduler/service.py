@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import text, update
+from sqlalchemy.exc import IntegrityError
 
 from heupreminder.config.loader import ConfigError, Settings, load_settings
 from heupreminder.db.engine import changed_rows, make_engine, make_sessionmaker
@@ -87,6 +88,7 @@ class Service:
         self._lock = threading.Lock()
         self._next_wake = utcnow()
         self._reload_requested = threading.Event()
+        self._failing_since: datetime | None = None  # dispatch failing since (an outage)
         self.last_tick: datetime | None = None
         self.web: WebServer | None = None
         self.scheduler = BackgroundScheduler(timezone="UTC")
@@ -191,11 +193,20 @@ class Service:
             return
         try:
             self._dispatch()
-        except Exception:
+        except Exception as exc:
             # Keep ticking: a database outage or one bad row must not stop
-            # the clock. Try again on the next tick.
-            log.exception("dispatch failed; retrying shortly")
+            # the clock. Try again shortly; say so once, not every 5 s.
+            if self._failing_since is None:
+                self._failing_since = now
+                log.exception("dispatch failed; retrying every 5 s (logged again when it works)")
+            else:
+                log.debug("dispatch still failing: %s", exc)
             self._next_wake = utcnow() + timedelta(seconds=5)
+        else:
+            if self._failing_since is not None:
+                log.info("dispatch works again after %.0f s of failures",
+                         (utcnow() - self._failing_since).total_seconds())
+                self._failing_since = None
 
     def _start_web(self) -> None:
         listen = self._settings.config.service.listen
@@ -217,13 +228,19 @@ class Service:
 
     def _note_crash_or_start(self) -> None:
         """Leave a marker while running; finding one at start means we crashed."""
-        with self.sessions.begin() as session:
-            marker = session.get(ServiceState, self._running_key())
-            crashed = marker.value if marker else None
-            if marker is None:
-                session.add(ServiceState(key=self._running_key(), value=self.node_id))
-            else:
-                marker.value = self.node_id
+        crashed = None
+        try:
+            with self.sessions.begin() as session:
+                marker = session.get(ServiceState, self._running_key())
+                crashed = marker.value if marker else None
+                if marker is None:
+                    session.add(ServiceState(key=self._running_key(), value=self.node_id))
+                else:
+                    marker.value = self.node_id
+        except IntegrityError:
+            # Another node on this host started at the same moment and wrote
+            # its marker first: not a crash, and no reason to stop starting.
+            crashed = None
         if crashed:
             log.warning("the previous run (%s) did not stop cleanly", crashed)
             self.tell_admin("heupreminder restarted after a crash",
@@ -333,6 +350,10 @@ class Service:
         wake = self.dispatcher.next_wake()
         latest = utcnow() + MAX_SLEEP
         self._next_wake = min(wake, latest) if wake else latest
+        if not self._results.empty():
+            # A send finished after the last _record_results and its wake()
+            # came before the line above: record it on the next tick, not in 30 s.
+            self._next_wake = utcnow()
 
     def _record_results(self) -> None:
         """Write every finished send in one transaction (results wait at most a tick)."""
@@ -343,7 +364,12 @@ class Service:
             except queue.Empty:
                 break
         if results:
-            self.dispatcher.record(results)
+            try:
+                self.dispatcher.record(results)
+            except Exception:
+                for result in results:  # keep them for the next try (database outage)
+                    self._results.put(result)
+                raise
 
     def _submit(self, work: Callable[[T], R], item: T,
                 on_result: Callable[[R], None] | None = None) -> None:

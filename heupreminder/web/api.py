@@ -65,7 +65,23 @@ def _body() -> dict[str, Any]:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise InputError("body: send a JSON object")
+    if _has_nul(data):  # PostgreSQL refuses to store it
+        raise InputError("body: text must not contain NUL characters")
     return data
+
+
+def _has_nul(data: object) -> bool:
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str) and "\x00" in value:
+            return True
+        if isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
 
 
 def _at(value: object) -> datetime | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify
+from sqlalchemy.exc import OperationalError
 from werkzeug.wrappers import Response
 
 from heupreminder.reports.web import history
@@ -28,6 +29,13 @@ def create_app(context: WebContext) -> Flask:
         from heupreminder.ops.metrics import render
 
         return Response(render(context.sessions), mimetype="text/plain; version=0.0.4")
+
+    @app.errorhandler(OperationalError)  # connection refused, lost, timed out
+    def database_unreachable(_error: Exception) -> tuple[Response, int]:
+        # The transaction was rolled back, so nothing was written: retrying is safe.
+        response = jsonify(error="the database is unreachable; try again in a minute")
+        response.headers["Retry-After"] = "30"
+        return response, 503
 
     @app.after_request
     def no_caching(response: Response) -> Response:
