@@ -134,6 +134,9 @@ class ServiceConfig(_Strict):
     # practice's own tooling); this file then only supplies service settings
     # and channels. Large installations use this.
     manage_people: Literal["config", "database"] = "config"
+    # This node's name (default: the host name): tells a crash from a clean
+    # stop across restarts. Give each node its own when several run on one host.
+    node_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")] | None = None
     # The weekly progress summary: "sun 18:00" (day and local time) or "off",
     # for people without their own `summary` (everyone when manage_people =
     # "database").

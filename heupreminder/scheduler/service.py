@@ -72,7 +72,8 @@ class Service:
     def __init__(self, config_path: str | os.PathLike[str] | None) -> None:
         self.config_path = config_path
         self._settings = load_settings(config_path)  # ConfigError propagates to the CLI
-        self.node_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.node_name = self._settings.config.service.node_name or socket.gethostname()
+        self.node_id = f"{self.node_name}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.engine = make_engine(self._settings.database_url)
         self.sessions = make_sessionmaker(self.engine)
         self.stopping = threading.Event()
@@ -224,7 +225,8 @@ class Service:
     # -- self-monitoring ---------------------------------------------------------
 
     def _running_key(self) -> str:
-        return f"running@{socket.gethostname()}"
+        # Stable across restarts of this node, so a leftover marker means a crash.
+        return f"running@{self.node_name}"
 
     def _note_crash_or_start(self) -> None:
         """Leave a marker while running; finding one at start means we crashed."""

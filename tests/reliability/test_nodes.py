@@ -42,11 +42,14 @@ def test_three_nodes_deliver_once_and_take_over_a_dead_node(
         try:
             for i in range(3):
                 config = service_config(tmp_path, database_url, {"push": push.url()},
-                                        extra_service=f'lease = "{LEASE:.0f}s"',
+                                        extra_service=f'lease = "{LEASE:.0f}s"\n'
+                                                      f'node_name = "node{i}"',
                                         name=f"node{i}.toml")
                 nodes.append(ServiceProcess(config, tmp_path / f"node{i}.log"))
             for node in nodes:
                 node.wait_ready()
+            for i in range(3):  # own names: starting side by side is not a crash
+                assert "did not stop cleanly" not in (tmp_path / f"node{i}.log").read_text()
             # Kill when everything is claimed: then the others have nothing left to do
             # but take over the dead node's claims, which must not wait for a routine wake-up.
             wait_until(lambda: occurrence_states(engine, "n") and not any(
