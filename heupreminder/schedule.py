@@ -247,3 +247,9 @@ def next_due(schedule: Schedule, tz: ZoneInfo, after: datetime) -> datetime:
         if instant > after_utc:
             return instant.replace(tzinfo=UTC)
         wall += _ONE_SECOND  # fire times are whole seconds; go look for the next one
+
+
+@lru_cache(maxsize=4096)
+def cached_schedule(text: str) -> Schedule:
+    """`Schedule.from_text` for hot loops: many routines share a few schedule texts."""
+    return Schedule.from_text(text)

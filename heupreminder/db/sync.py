@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -19,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from heupreminder.config.model import Config, PersonConfig, RoutineConfig
 from heupreminder.db.models import Person, Routine
-from heupreminder.schedule import Schedule, next_due
+from heupreminder.schedule import cached_schedule, next_due
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +102,7 @@ def _sync_routine(
     }
     if routine is None:
         routine = Routine(person_id=person_id, key=config.key, created_at=now, **fields)
-        routine.next_due_at = _first_due(schedule, timezone, now) if config.enabled else None
+        routine.next_due_at = next_due(schedule, timezone, now) if config.enabled else None
         routine.updated_at = now
         session.add(routine)
         return "added"
@@ -119,15 +118,13 @@ def _sync_routine(
     if reschedule:
         # A new schedule starts from now; an unchanged one keeps its next due
         # time, so downtime is caught up (or recorded as missed) on start.
-        routine.next_due_at = _first_due(schedule, timezone, now) if config.enabled else None
+        routine.next_due_at = next_due(schedule, timezone, now) if config.enabled else None
     if changed:
         routine.updated_at = now
         return "changed"
     return "unchanged"
 
 
-def _first_due(schedule: Schedule, timezone: ZoneInfo, now: datetime) -> datetime:
-    return next_due(schedule, timezone, now)
 
 
 def schedule_unscheduled(session: Session, now: datetime, batch: int = 10_000) -> int:
@@ -148,7 +145,7 @@ def schedule_unscheduled(session: Session, now: datetime, batch: int = 10_000) -
         updates: list[dict[str, object]] = []
         for row in rows:
             try:
-                due = next_due(_cached_schedule(row.schedule), _cached_zone(row.timezone), now)
+                due = next_due(cached_schedule(row.schedule), ZoneInfo(row.timezone), now)
                 updates.append({"id": row.id, "next_due_at": due})
             except (ValueError, KeyError) as exc:
                 log.error("routine %s/%s cannot be scheduled and is set aside: %s",
@@ -157,13 +154,3 @@ def schedule_unscheduled(session: Session, now: datetime, batch: int = 10_000) -
         session.execute(update(Routine), updates)
         done += len(updates)
         last_id = rows[-1].id
-
-
-@lru_cache(maxsize=4096)
-def _cached_schedule(text: str) -> Schedule:
-    return Schedule.from_text(text)
-
-
-@lru_cache(maxsize=1024)
-def _cached_zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)

@@ -147,12 +147,8 @@ def pause_covering(session: Session, routine: Routine, now: datetime) -> PauseRo
 
     Only exercises pause: supplement reminders and tips keep going.
     """
-    if routine.kind != "exercise":
-        return None
-    for pause in active_pauses(session, routine.person_id):
-        if pause.scope in (None, routine.key) and (pause.until is None or pause.until > now):
-            return pause
-    return None
+    pauses = active_pauses_by_person(session, {routine.person_id}, now)
+    return covering(pauses.get(routine.person_id, []), routine)
 
 
 def active_pauses_by_person(session: Session, person_ids: set[str],

@@ -21,7 +21,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -46,12 +45,11 @@ from heupreminder.delivery.sender import Attachment, TransportError, send
 from heupreminder.ops import metrics
 from heupreminder.pain.records import active_pauses_by_person, covering
 from heupreminder.reports.weekly import OutgoingSummary, outgoing_summary
-from heupreminder.schedule import Schedule, next_due
+from heupreminder.schedule import Schedule, cached_schedule, next_due
 from heupreminder.web.links import LinkSigner, LinkTarget, checkin_url, link_secret
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=5)  # the default; `[service] lease` sets it
 BATCH = 500
 # Waits between tries of one channel; the occurrence's deadline cuts it short.
 BACKOFF_SECONDS = (2.0, 5.0, 15.0, 30.0, 60.0)
@@ -109,8 +107,8 @@ class Dispatcher:
             occurrences: list[dict[str, object]] = []
             for row in rows:
                 try:
-                    schedule = _schedule(row.schedule)
-                    zone = _zone(row.timezone)
+                    schedule = cached_schedule(row.schedule)
+                    zone = ZoneInfo(row.timezone)  # ZoneInfo caches its instances
                     following, new = _occurrences_for(
                         row.id, row.next_due_at, schedule, zone, row.quiet_hours, catch_up, now)
                 except (ValueError, KeyError) as exc:
@@ -249,7 +247,7 @@ class Dispatcher:
                              pause.reason, extra=extra)
                     continue
                 try:
-                    local_date = occurrence.due_at.astimezone(_zone(person.timezone)).date()
+                    local_date = occurrence.due_at.astimezone(ZoneInfo(person.timezone)).date()
                     message = with_link(compose(routine, person.locale, local_date),
                                         person.locale, self._link(settings, person.id,
                                                                   occurrence.id))
@@ -481,16 +479,6 @@ class SendResult:
     job: SendJob
     errors: dict[str, str | None]  # per channel tried: None = delivered
     permanent: set[str]
-
-
-@lru_cache(maxsize=4096)
-def _schedule(text: str) -> Schedule:
-    return Schedule.from_text(text)
-
-
-@lru_cache(maxsize=1024)
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
 
 
 def _occurrences_for(

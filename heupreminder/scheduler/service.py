@@ -88,6 +88,7 @@ class Service:
         self._results: queue.SimpleQueue[SendResult] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._next_wake = utcnow()
+        self._woken = threading.Event()  # set by wake(): dispatch on the next tick
         self._reload_requested = threading.Event()
         self._failing_since: datetime | None = None  # dispatch failing since (an outage)
         self.last_tick: datetime | None = None
@@ -190,8 +191,11 @@ class Service:
         """One clock tick: return at once unless something is due."""
         now = utcnow()
         self.last_tick = now
-        if now < self._next_wake or self.stopping.is_set():
+        if self.stopping.is_set() or (now < self._next_wake and not self._woken.is_set()):
             return
+        # Cleared before the pass: a wake() during it (a send finishing late)
+        # stays set, so the next tick looks again instead of sleeping 30 s.
+        self._woken.clear()
         try:
             self._dispatch()
         except Exception as exc:
@@ -314,7 +318,7 @@ class Service:
 
     def wake(self) -> None:
         """Look at the database on the next tick (something new may be due)."""
-        self._next_wake = utcnow()
+        self._woken.set()
 
     def _feed_watchdog(self) -> None:
         last = self.last_tick
@@ -352,10 +356,6 @@ class Service:
         wake = self.dispatcher.next_wake()
         latest = utcnow() + MAX_SLEEP
         self._next_wake = min(wake, latest) if wake else latest
-        if not self._results.empty():
-            # A send finished after the last _record_results and its wake()
-            # came before the line above: record it on the next tick, not in 30 s.
-            self._next_wake = utcnow()
 
     def _record_results(self) -> None:
         """Write every finished send in one transaction (results wait at most a tick)."""
@@ -429,7 +429,7 @@ class Service:
                 report = sync_config(session, self._settings.config, utcnow())
             log.info("config synced: %d added, %d changed, %d deactivated, %d unchanged",
                      report.added, report.changed, report.deactivated, report.unchanged)
-        self._next_wake = utcnow()
+        self.wake()
 
     def reload(self) -> None:
         """Load the config again; a broken file is refused and the old one kept."""

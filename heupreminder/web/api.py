@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
@@ -157,6 +156,3 @@ def status() -> tuple[Response, int]:
         return result
     return _handle(False, action)
 
-
-def token_people(session: Session) -> list[str]:
-    return list(session.scalars(select(ApiToken.person_id).distinct()))
