@@ -65,12 +65,24 @@ def smtp_server() -> Iterator[SmtpInbox]:
         controller.stop()
 
 
+@dataclass(frozen=True)
+class HttpRequest:
+    """One request as the receiver saw it: what a webhook server would get."""
+
+    method: str
+    path: str  # with the query string
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+
+
 @dataclass
 class HttpInbox:
     """JSON bodies POSTed to a local receiver (Apprise json:// posts here)."""
 
     port: int
     posts: list[dict[str, Any]] = field(default_factory=list)
+    requests: list[HttpRequest] = field(default_factory=list)
+    connections: int = 0  # TCP connections accepted
     status: int = 200  # what the receiver answers; tests change it to simulate outages
     gets: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -81,20 +93,39 @@ class HttpInbox:
 
 
 @contextmanager
-def http_receiver() -> Iterator[HttpInbox]:
-    inbox = HttpInbox(port=free_port())
+def http_receiver(*, keep_alive: bool = False, port: int | None = None,
+                  inbox: HttpInbox | None = None) -> Iterator[HttpInbox]:
+    """A threaded HTTP server; `keep_alive` speaks HTTP/1.1 as webhook servers do.
+
+    Pass an earlier `inbox` (and its port) to stand in for a server that restarted.
+    """
+    inbox = inbox or HttpInbox(port=port or free_port())
+    open_sockets: list[socket.socket] = []
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
+        def setup(self) -> None:
+            super().setup()
+            with inbox.lock:
+                inbox.connections += 1
+                open_sockets.append(self.connection)
+
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
             body = self.rfile.read(length)
             status = inbox.status
-            if status == 200:
-                with inbox.lock:
+            with inbox.lock:
+                inbox.requests.append(HttpRequest(
+                    self.command, self.path,
+                    {name.lower(): value for name, value in self.headers.items()}, body))
+                if status == 200:
                     inbox.posts.append(json.loads(body))
             self.send_response(status)
             self.send_header("Content-Length", "0")
             self.end_headers()
+
+        do_PUT = do_POST
 
         def do_GET(self) -> None:
             with inbox.lock:
@@ -114,3 +145,8 @@ def http_receiver() -> Iterator[HttpInbox]:
     finally:
         server.shutdown()
         server.server_close()
+        for sock in open_sockets:  # a stopped server drops its kept-alive connections
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass

@@ -1,8 +1,9 @@
-"""Send one message to one channel through Apprise, with one error type.
+"""Send one message to one channel, with one error type.
 
-A fresh Apprise object per send: Apprise throttles a reused plugin object
-(seconds between sends to the same service), which would serialise a
-morning's reminders. Creating one costs about 2 ms.
+JSON webhooks (json://, jsons://) go over kept-alive connections
+(`webhook.py`); everything else through Apprise, with a fresh Apprise object
+per send: Apprise throttles a reused plugin object (seconds between sends to
+the same service), which would serialise a morning's reminders.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import apprise
 from apprise.attachment.memory import AttachMemory
 
 from heupreminder.config.loader import Channel
+from heupreminder.delivery.webhook import WebhookError, post, webhook_for
 from heupreminder.secrets import MASKER
 
 
@@ -39,6 +41,13 @@ def send(channel: Channel, title: str, body: str, attach: Attachment | None = No
 
     `attach` goes along where the service supports attachments (email does).
     """
+    webhook = webhook_for(channel.url) if attach is None else None
+    if webhook is not None:
+        try:
+            post(webhook, title, body)
+        except WebhookError as exc:
+            raise TransportError(MASKER.mask(str(exc))) from None
+        return
     notifier = apprise.Apprise()
     if not notifier.add(channel.url):
         raise TransportError(f"Apprise cannot use channel {channel.name!r}", permanent=True)
