@@ -7,7 +7,7 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -146,7 +146,5 @@ def http_receiver(*, keep_alive: bool = False, port: int | None = None,
         server.shutdown()
         server.server_close()
         for sock in open_sockets:  # a stopped server drops its kept-alive connections
-            try:
+            with suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
