@@ -87,7 +87,7 @@ def webhook_for(url: str) -> Webhook | None:
                **plugin.headers}
     if plugin.user:
         headers.update(make_headers(basic_auth=f"{plugin.user}:{plugin.password}"))
-    return Webhook(method=plugin.method, url=target, headers=tuple(headers.items()),
+    return Webhook(method=str(plugin.method), url=target, headers=tuple(headers.items()),
                    verify=bool(plugin.verify_certificate),
                    timeout=(float(plugin.socket_connect_timeout),
                             float(plugin.socket_read_timeout)),
