@@ -6,9 +6,13 @@ one webhook server that connection is most of the cost: about 1 ms of our
 CPU per reminder, and a TCP (and TLS) handshake the server has to accept each
 time. For json:// and jsons:// channels we therefore let Apprise parse and
 validate the URL, once per channel, and send the very request its JSON plugin
-would send (method, path, query, headers, basic auth, body) over a urllib3
-pool that keeps connections open. tests/test_webhook.py has a receiver compare
-the two requests field by field.
+would send (method, path, query, headers, basic auth, body) with aiohttp, over
+connections kept open. tests/test_webhook.py has a receiver compare the two
+requests field by field.
+
+aiohttp runs on one event loop in its own thread (`CLIENT`): a whole batch of
+reminders is handed to it at once (`CLIENT.run`), so a burst costs no thread
+switch per reminder; `post()` is the same send for callers that block.
 
 Everything else goes through Apprise as before: other schemes, attachments,
 and a webhook that a proxy from the environment applies to.
@@ -16,22 +20,31 @@ and a webhook that a proxy from the environment applies to.
 
 from __future__ import annotations
 
+import asyncio
+import atexit
+import base64
+import contextlib
 import json
 import os
+import ssl
 import threading
 import urllib.request
+from collections.abc import Coroutine
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
+import aiohttp
 import apprise
 import certifi
-import urllib3
 from apprise.plugins.custom_json import NotifyJSON
-from urllib3.util import Retry, Timeout, make_headers
 
-# Connections kept open per webhook server; a burst needs one per send worker.
-POOL_SIZE = 32
+T = TypeVar("T")
+
+# Requests in flight at once, over all webhooks (each one a kept-alive connection).
+CONNECTIONS = 32
 # What requests (and so Apprise) allows, for the redirects a plugin follows.
 MAX_REDIRECTS = 30
 
@@ -86,7 +99,11 @@ def webhook_for(url: str) -> Webhook | None:
     headers = {"User-Agent": plugin.app_id, "Content-Type": "application/json",
                **plugin.headers}
     if plugin.user:
-        headers.update(make_headers(basic_auth=f"{plugin.user}:{plugin.password}"))
+        try:  # requests' encoding of basic auth
+            token = f"{plugin.user}:{plugin.password}".encode("latin-1")
+        except UnicodeEncodeError:
+            return None
+        headers["Authorization"] = "Basic " + base64.b64encode(token).decode("ascii")
     return Webhook(method=str(plugin.method), url=target, headers=tuple(headers.items()),
                    verify=bool(plugin.verify_certificate),
                    timeout=(float(plugin.socket_connect_timeout),
@@ -96,33 +113,95 @@ def webhook_for(url: str) -> Webhook | None:
 
 
 def post(webhook: Webhook, title: str, message: str) -> None:
-    """Send one message, or raise WebhookError."""
-    retries = Retry(total=None, connect=0, read=0, status=0, other=0,
-                    redirect=MAX_REDIRECTS if webhook.redirects else 0,
-                    raise_on_redirect=False, raise_on_status=False)
-    try:
-        response = _pools(webhook.verify).urlopen(
-            webhook.method, webhook.url, body=webhook.body(title, message),
-            headers=dict(webhook.headers), retries=retries,
-            timeout=Timeout(connect=webhook.timeout[0], read=webhook.timeout[1]),
-            redirect=webhook.redirects, preload_content=True)
-    except urllib3.exceptions.HTTPError as exc:
-        # urllib3's own text quotes the URL (a token may be in its path).
-        raise WebhookError(f"webhook unreachable: {_reason(exc)}") from None
-    if not 200 <= response.status < 300:
-        raise WebhookError(f"webhook answered HTTP {response.status} {response.reason or ''}"
-                           .rstrip())
+    """Send one message and wait for it, or raise WebhookError."""
+    CLIENT.run(CLIENT.send(webhook, title, message)).result()
 
 
-def _reason(exc: urllib3.exceptions.HTTPError) -> str:
-    inner = getattr(exc, "reason", None) or exc
-    # NewConnectionError is a kind of timeout in urllib3 2: ask it first.
-    if isinstance(inner, urllib3.exceptions.NewConnectionError):
-        return "connection refused or no route"
-    if isinstance(inner, urllib3.exceptions.TimeoutError):
-        return "timed out"
-    if isinstance(inner, urllib3.exceptions.SSLError):
+class WebhookClient:
+    """One event loop thread with one aiohttp session, started on first use."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._sessions: dict[bool, aiohttp.ClientSession] = {}
+
+    def run(self, work: Coroutine[Any, Any, T]) -> Future[T]:
+        """Run `work` on the client's loop; safe to call from any other thread."""
+        return asyncio.run_coroutine_threadsafe(work, self._running_loop())
+
+    async def send(self, webhook: Webhook, title: str, message: str) -> None:
+        """Send one message on the client's loop, or raise WebhookError."""
+        try:
+            async with self._session(webhook.verify).request(
+                    webhook.method, webhook.url, data=webhook.body(title, message),
+                    headers=dict(webhook.headers), allow_redirects=webhook.redirects,
+                    max_redirects=MAX_REDIRECTS,
+                    timeout=aiohttp.ClientTimeout(sock_connect=webhook.timeout[0],
+                                                  sock_read=webhook.timeout[1])) as response:
+                await response.read()
+                status, reason = response.status, response.reason
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            # aiohttp's own text quotes the URL (a token may be in its path).
+            raise WebhookError(f"webhook unreachable: {_reason(exc)}") from None
+        if not 200 <= status < 300:
+            raise WebhookError(f"webhook answered HTTP {status} {reason or ''}".rstrip())
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Close the connections and stop the loop (a later send starts a new one)."""
+        with self._lock:
+            loop, self._loop = self._loop, None
+        if loop is None or loop.is_closed():
+            return
+
+        async def close_sessions() -> None:
+            for session in self._sessions.values():
+                await session.close()
+
+        # Closing is a courtesy to the servers; never fail a stop for it.
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(close_sessions(), loop).result(timeout)
+        loop.call_soon_threadsafe(loop.stop)
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None or self._loop.is_closed():
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="webhooks", daemon=True).start()
+                self._loop, self._sessions = loop, {}
+            return self._loop
+
+    def _session(self, verify: bool) -> aiohttp.ClientSession:
+        # Only ever called on the loop's own thread: no lock needed.
+        session = self._sessions.get(verify)
+        if session is None:
+            connector = aiohttp.TCPConnector(limit=CONNECTIONS, ssl=_tls(verify))
+            # trust_env=False: a proxied webhook never gets here (see webhook_for).
+            session = aiohttp.ClientSession(connector=connector, trust_env=False,
+                                            skip_auto_headers=("User-Agent",))
+            self._sessions[verify] = session
+        return session
+
+
+CLIENT = WebhookClient()
+atexit.register(CLIENT.close)
+
+
+def _tls(verify: bool) -> ssl.SSLContext | bool:
+    if not verify:
+        return False
+    # As requests does: a private CA bundle from the environment wins.
+    bundle = (os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+              or certifi.where())
+    return ssl.create_default_context(cafile=bundle)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, aiohttp.ClientSSLError):
         return "TLS error"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return "connection refused or no route"
+    if isinstance(exc, asyncio.TimeoutError):
+        return "timed out"
     return "connection failed"
 
 
@@ -130,24 +209,3 @@ def _proxied(url: str, host: str) -> bool:
     """True if requests would send this through a proxy from the environment."""
     scheme = url.split(":", 1)[0]
     return scheme in urllib.request.getproxies() and not urllib.request.proxy_bypass(host)
-
-
-_lock = threading.Lock()
-_managers: dict[bool, urllib3.PoolManager] = {}
-
-
-def _pools(verify: bool) -> urllib3.PoolManager:
-    """One pool manager per process and TLS policy, shared by the send threads."""
-    with _lock:
-        manager = _managers.get(verify)
-        if manager is None:
-            if verify:
-                # As requests does: a private CA bundle from the environment wins.
-                bundle = (os.environ.get("REQUESTS_CA_BUNDLE")
-                          or os.environ.get("CURL_CA_BUNDLE") or certifi.where())
-                manager = urllib3.PoolManager(maxsize=POOL_SIZE, cert_reqs="CERT_REQUIRED",
-                                              ca_certs=bundle)
-            else:
-                manager = urllib3.PoolManager(maxsize=POOL_SIZE, cert_reqs="CERT_NONE")
-            _managers[verify] = manager
-        return manager

@@ -16,13 +16,13 @@ Who owns what:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import queue
 import signal
 import socket
 import threading
-import time
 import urllib.request
 import uuid
 from collections.abc import Callable
@@ -43,10 +43,11 @@ from heupreminder.db.lock import SQLiteLock
 from heupreminder.db.migrate import upgrade
 from heupreminder.db.models import Occurrence, OccurrenceStatus, ServiceState, utcnow
 from heupreminder.db.sync import schedule_unscheduled, sync_config
+from heupreminder.delivery.webhook import CLIENT, Webhook
 from heupreminder.ops import systemd
 from heupreminder.pain.records import housekeeping
 from heupreminder.reports.weekly import queue_summaries
-from heupreminder.scheduler.dispatcher import Dispatcher, SendResult
+from heupreminder.scheduler.dispatcher import Dispatcher, SendJob, SendResult
 from heupreminder.secrets import install_masker
 
 if TYPE_CHECKING:
@@ -84,9 +85,13 @@ class Service:
         # Claimed but unfinished sends; at most a few per worker are queued so
         # leases are not held long by reminders waiting for a thread.
         self._capacity = workers * 8
-        self._in_flight: set[Future[Any]] = set()
+        self._busy = 0  # claimed reminders (and notices) handed to a sender, not finished
+        self._in_flight: set[Future[Any]] = set()  # what shutdown waits for
         self._results: queue.SimpleQueue[SendResult] = queue.SimpleQueue()
         self._lock = threading.Lock()
+        # Told when a send finishes and enough slots are free for the next batch.
+        self._slots_free = threading.Condition(self._lock)
+        self._slots_wanted = 1
         self._next_wake = utcnow()
         self._woken = threading.Event()  # set by wake(): dispatch on the next tick
         self._reload_requested = threading.Event()
@@ -153,8 +158,12 @@ class Service:
             self.web.stop()
         with self._lock:
             pending = set(self._in_flight)
-        _, unfinished = wait_for(pending, timeout=DRAIN_SECONDS)
+        wait_for(pending, timeout=DRAIN_SECONDS)
         self.pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            unfinished = self._busy
+        if not unfinished:
+            CLIENT.close()
         try:
             self._record_results()
         except Exception:
@@ -162,7 +171,7 @@ class Service:
         released = self._release_own_claims(outcome_unknown=bool(unfinished))
         if unfinished:
             log.warning("stopped with %d send(s) unfinished; they are retried at next start",
-                        len(unfinished))
+                        unfinished)
         elif released:
             log.info("%d queued reminder(s) handed back for the next start", released)
         try:
@@ -345,10 +354,17 @@ class Service:
             if more_due:
                 more_due = self.dispatcher.schedule_due(now)
             with self._lock:
-                free = self._capacity - len(self._in_flight)
+                free = self._capacity - self._busy
             claimed = self.dispatcher.claim(now, free)
+            to_webhooks: list[tuple[SendJob, dict[str, Webhook]]] = []
             for job in self.dispatcher.prepare(claimed):
-                self._submit(self.dispatcher.send_job, job, self._results.put)
+                webhooks = self.dispatcher.webhooks_for(job)
+                if webhooks is None:
+                    self._submit(self.dispatcher.send_job, job, self._results.put)
+                else:
+                    to_webhooks.append((job, webhooks))
+            if to_webhooks:
+                self._submit_to_webhooks(to_webhooks)
             if not more_due and len(claimed) < free:
                 break
             self._wait_for_slots(self._capacity // 2)
@@ -375,13 +391,16 @@ class Service:
 
     def _submit(self, work: Callable[[T], R], item: T,
                 on_result: Callable[[R], None] | None = None) -> None:
-        future = self.pool.submit(work, item)
+        """Run `work(item)` in the thread pool (Apprise's channels block a thread)."""
         with self._lock:
+            self._busy += 1
+            future = self.pool.submit(work, item)
             self._in_flight.add(future)
 
         def done(finished: Future[R]) -> None:
             with self._lock:
                 self._in_flight.discard(finished)
+            self._finished(1)
             if finished.cancelled():
                 return
             error = finished.exception()
@@ -395,16 +414,52 @@ class Service:
 
         future.add_done_callback(done)
 
+    def _submit_to_webhooks(self, batch: list[tuple[SendJob, dict[str, Webhook]]]) -> None:
+        """Send a batch on the webhook client's event loop: one hand-over, not one per send.
+
+        Each result is queued as it comes, like the pool's; the claim of a send
+        that fails unexpectedly stays until its lease ends (outcome unknown).
+        """
+        async def send(job: SendJob, webhooks: dict[str, Webhook]) -> None:
+            try:
+                self._results.put(await self.dispatcher.send_job_async(job, webhooks))
+                self.wake()
+            except Exception:
+                log.exception("sending failed unexpectedly")
+            finally:
+                self._finished(1)
+
+        async def send_all() -> None:
+            await asyncio.gather(*(send(job, webhooks) for job, webhooks in batch))
+
+        with self._lock:
+            self._busy += len(batch)
+            future = CLIENT.run(send_all())
+            self._in_flight.add(future)
+        future.add_done_callback(self._discard_in_flight)
+
+    def _discard_in_flight(self, finished: Future[Any]) -> None:
+        with self._lock:
+            self._in_flight.discard(finished)
+
+    def _finished(self, count: int) -> None:
+        with self._lock:
+            self._busy -= count
+            if self._capacity - self._busy >= self._slots_wanted:
+                self._slots_free.notify()
+
     def _wait_for_slots(self, wanted: int) -> None:
-        """Wait (at most a second) until `wanted` slots are free."""
-        deadline = time.monotonic() + 1.0
-        while not self.stopping.is_set():
-            with self._lock:
-                in_flight = set(self._in_flight)
-            if self._capacity - len(in_flight) >= wanted or time.monotonic() >= deadline:
-                return
-            wait_for(in_flight, timeout=max(0.0, deadline - time.monotonic()),
-                     return_when="FIRST_COMPLETED")
+        """Wait (at most a second) until `wanted` slots are free.
+
+        A condition the finishing sends notify, and only once enough are free:
+        waiting on the futures themselves cost a waiter per in-flight send on
+        every wake-up, a third of the CPU of a burst.
+        """
+        with self._slots_free:
+            self._slots_wanted = wanted
+            self._slots_free.wait_for(
+                lambda: self.stopping.is_set()
+                or self._capacity - self._busy >= wanted, timeout=1.0)
 
     def _release_own_claims(self, *, outcome_unknown: bool) -> int:
         with self.sessions.begin() as session:
