@@ -178,6 +178,7 @@ def _arrival_stats(arrivals: list[float], due: float, n: int) -> dict[str, Any]:
     return {
         "delivered": len(arrivals), "expected": n,
         "last_after_due_seconds": span,
+        "first_after_due_seconds": min(lateness) if lateness else None,
         "lateness_p50": percentile(lateness, 50), "lateness_p99": percentile(lateness, 99),
         "lateness_max": max(lateness) if lateness else None,
         "per_second": len(arrivals) / span if span and span > 0 else None,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     JSON,
@@ -88,6 +88,27 @@ class Person(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     routines: Mapped[list[Routine]] = relationship(back_populates="person")
+
+
+class RoutineText(Protocol):
+    """What composing a reminder, or deciding a pause covers it, reads of a routine.
+
+    A `Routine` has it, and so does a plain result row of those columns (the
+    dispatcher reads batches without building ORM objects).
+    """
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def exercise(self) -> str | None: ...
+    @property
+    def side(self) -> str | None: ...
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def text(self) -> str | None: ...
 
 
 class Routine(Base):

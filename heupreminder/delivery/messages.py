@@ -7,7 +7,7 @@ from datetime import date
 from typing import cast
 
 from heupreminder.catalog import Kind, Locale, custom_body, get_entry
-from heupreminder.db.models import Routine
+from heupreminder.db.models import RoutineText
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ _LINK_LINE = {"nl": "Gedaan, overgeslagen of pijn melden: {url}",
               "en": "Done, skipped, or log pain: {url}"}
 
 
-def routine_title(routine: Routine, locale: str) -> str:
+def routine_title(routine: RoutineText, locale: str) -> str:
     """The routine's name as the person sees it."""
     if routine.exercise is not None:
         entry = get_entry(routine.exercise)
@@ -41,7 +41,7 @@ def _lang(locale: str) -> Locale:
     return cast(Locale, locale if locale in ("nl", "en") else "en")
 
 
-def compose(routine: Routine, locale: str, local_date: date) -> Message:
+def compose(routine: RoutineText, locale: str, local_date: date) -> Message:
     """The reminder for one occurrence of `routine` on `local_date`.
 
     Rotating entries (the nutrition tip) pick by date, so each day brings a

@@ -28,6 +28,7 @@ from heupreminder.db.models import (
     PauseRow,
     Person,
     Routine,
+    RoutineText,
 )
 from heupreminder.pain.policy import Decision, PainPolicy, Pause, Report, evaluate, manual_resume
 from heupreminder.pain.texts import (
@@ -164,7 +165,7 @@ def active_pauses_by_person(session: Session, person_ids: set[str],
     return result
 
 
-def covering(pauses: list[PauseRow], routine: Routine) -> PauseRow | None:
+def covering(pauses: list[PauseRow], routine: RoutineText) -> PauseRow | None:
     """The pause among `pauses` that stops this routine; supplements never pause."""
     if routine.kind != "exercise":
         return None

@@ -38,6 +38,7 @@ from heupreminder.db.models import (
     OccurrenceStatus,
     Person,
     Routine,
+    RoutineText,
     utcnow,
 )
 from heupreminder.delivery.messages import Message, compose, with_link
@@ -170,8 +171,9 @@ class Dispatcher:
             return []
         with self.sessions.begin() as session:
             session.execute(
-                update(Occurrence)
-                .where(Occurrence.status == OccurrenceStatus.PENDING, Occurrence.deadline < now)
+                update(OCCURRENCES)
+                .where(_occurrences.status == OccurrenceStatus.PENDING,
+                       _occurrences.deadline < now)
                 .values(status=OccurrenceStatus.MISSED, finished_at=now,
                         reason="not sent before its deadline (catch_up)")
             )
@@ -190,12 +192,12 @@ class Dispatcher:
             # One UPDATE ... WHERE status = 'pending': if two nodes race for the
             # same row, the database lets exactly one of them change it.
             claimed = session.scalars(
-                update(Occurrence)
-                .where(Occurrence.id.in_(candidates.scalar_subquery()),
-                       Occurrence.status == OccurrenceStatus.PENDING)
+                update(OCCURRENCES)
+                .where(_occurrences.id.in_(candidates.scalar_subquery()),
+                       _occurrences.status == OccurrenceStatus.PENDING)
                 .values(status=OccurrenceStatus.SENDING, claimed_by=self.node_id,
                         claimed_until=now + self.settings().config.service.lease)
-                .returning(Occurrence.id)
+                .returning(_occurrences.id)
             ).all()
         return list(claimed)
 
@@ -228,54 +230,65 @@ class Dispatcher:
             return []
         settings, now = self.settings(), self.clock()
         with self.sessions.begin() as session:
+            # Plain rows, not ORM objects: this runs for every reminder of a burst.
             rows = session.execute(
-                select(Occurrence, Routine, Person)
+                select(Occurrence.id.label("occurrence_id"), Occurrence.due_at,
+                       Occurrence.deadline, Routine.id.label("routine_id"), Routine.key,
+                       Routine.kind, Routine.exercise, Routine.side, Routine.title,
+                       Routine.text, Person.id.label("person_id"), Person.locale,
+                       Person.timezone, Person.channels)
                 .join(Routine, Routine.id == Occurrence.routine_id)
                 .join(Person, Person.id == Routine.person_id)
                 .where(Occurrence.id.in_(occurrence_ids),
                        Occurrence.claimed_by == self.node_id,
                        Occurrence.status == OccurrenceStatus.SENDING)).all()
             tried: dict[int, dict[str, tuple[str, int]]] = {}
-            for delivery in session.scalars(select(Delivery).where(
-                    Delivery.occurrence_id.in_(occurrence_ids))):
+            for delivery in session.execute(
+                    select(Delivery.occurrence_id, Delivery.channel, Delivery.status,
+                           Delivery.attempts)
+                    .where(Delivery.occurrence_id.in_(occurrence_ids))):
                 tried.setdefault(delivery.occurrence_id, {})[delivery.channel] = (
                     delivery.status, delivery.attempts)
-            people = {person.id for _, _, person in rows}
-            pauses = active_pauses_by_person(session, people, now)
-            jobs, skipped, set_aside = [], [], []
-            for occurrence, routine, person in rows:
-                extra = {"person": person.id, "routine": routine.key}
-                pause = covering(pauses.get(person.id, []), routine)
+            pauses = active_pauses_by_person(session, {row.person_id for row in rows}, now)
+            jobs: list[SendJob] = []
+            skipped: list[dict[str, Any]] = []
+            set_aside: list[dict[str, Any]] = []
+            for row in rows:
+                routine = cast(RoutineText, row)
+                extra = {"person": row.person_id, "routine": row.key}
+                pause = covering(pauses.get(row.person_id, []), routine)
                 if pause is not None:
                     # Resting: recorded as skipped with the reason, never sent.
-                    skipped.append({"id": occurrence.id, "status": OccurrenceStatus.SKIPPED,
+                    skipped.append({"id": row.occurrence_id, "status": OccurrenceStatus.SKIPPED,
                                     "reason": f"paused: {pause.reason}", "finished_at": now,
                                     "claimed_by": None, "claimed_until": None})
-                    log.info("%s/%s: reminder skipped, paused: %s", person.id, routine.key,
+                    log.info("%s/%s: reminder skipped, paused: %s", row.person_id, row.key,
                              pause.reason, extra=extra)
                     continue
                 try:
-                    local_date = occurrence.due_at.astimezone(ZoneInfo(person.timezone)).date()
-                    message = with_link(compose(routine, person.locale, local_date),
-                                        person.locale, self._link(settings, person.id,
-                                                                  occurrence.id))
+                    local_date = row.due_at.astimezone(ZoneInfo(row.timezone)).date()
+                    message = with_link(compose(routine, row.locale, local_date),
+                                        row.locale, self._link(settings, row.person_id,
+                                                               row.occurrence_id))
                 except (LookupError, ValueError) as exc:
                     # Quarantine: a malformed row (unknown exercise, empty text, bad
                     # time zone) fails alone and once, never the whole batch.
                     log.error("routine %s/%s cannot be composed and is set aside: %s",
-                              person.id, routine.key, exc, extra=extra)
-                    set_aside.append({"id": occurrence.id, "status": OccurrenceStatus.FAILED,
+                              row.person_id, row.key, exc, extra=extra)
+                    set_aside.append({"id": row.occurrence_id, "status": OccurrenceStatus.FAILED,
                                       "reason": f"cannot be composed: {exc}",
                                       "finished_at": now, "claimed_by": None,
                                       "claimed_until": None})
-                    routine.next_due_at = None  # out of the schedule until it is fixed
+                    # Out of the schedule until it is fixed.
+                    session.execute(_ADVANCE_ROUTINE, {"routine_id": row.routine_id,
+                                                       "following": None})
                     continue
-                previous = tried.get(occurrence.id, {})
+                previous = tried.get(row.occurrence_id, {})
                 jobs.append(SendJob(
-                    occurrence_id=occurrence.id, person_id=person.id, routine_key=routine.key,
-                    title=message.title, body=message.body, due_at=occurrence.due_at,
-                    deadline=occurrence.deadline,
-                    channels=[c for c in person.channels
+                    occurrence_id=row.occurrence_id, person_id=row.person_id,
+                    routine_key=row.key, title=message.title, body=message.body,
+                    due_at=row.due_at, deadline=row.deadline,
+                    channels=[c for c in row.channels
                               if previous.get(c, ("", 0))[0] != "sent"],
                     already_sent=[c for c, (status, _) in previous.items() if status == "sent"],
                     attempts={c: n for c, (_, n) in previous.items()}))

@@ -82,9 +82,10 @@ class Service:
                                      self.stopping)
         workers = self._settings.config.service.send_workers
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="send")
-        # Claimed but unfinished sends; at most a few per worker are queued so
-        # leases are not held long by reminders waiting for a thread.
-        self._capacity = workers * 8
+        # Claimed but unfinished sends. Enough for batches that keep the database
+        # work per reminder small; few enough that even if every channel hung
+        # (8 s of Apprise timeouts per try) the queue drains well within a lease.
+        self._capacity = workers * 16
         self._busy = 0  # claimed reminders (and notices) handed to a sender, not finished
         self._in_flight: set[Future[Any]] = set()  # what shutdown waits for
         self._results: queue.SimpleQueue[SendResult] = queue.SimpleQueue()
@@ -93,6 +94,7 @@ class Service:
         self._slots_free = threading.Condition(self._lock)
         self._slots_wanted = 1
         self._next_wake = utcnow()
+        self._tick_interval = timedelta(seconds=TICK_SECONDS)
         self._woken = threading.Event()  # set by wake(): dispatch on the next tick
         self._reload_requested = threading.Event()
         self._failing_since: datetime | None = None  # dispatch failing since (an outage)
@@ -201,6 +203,8 @@ class Service:
         now = utcnow()
         self.last_tick = now
         if self.stopping.is_set() or (now < self._next_wake and not self._woken.is_set()):
+            if self._next_wake - now < self._tick_interval:
+                self._tick_at(self._next_wake)  # due before the next tick: start on the dot
             return
         # Cleared before the pass: a wake() during it (a send finishing late)
         # stays set, so the next tick looks again instead of sleeping 30 s.
@@ -372,6 +376,18 @@ class Service:
         wake = self.dispatcher.next_wake()
         latest = utcnow() + MAX_SLEEP
         self._next_wake = min(wake, latest) if wake else latest
+        self._tick_at(self._next_wake)
+
+    def _tick_at(self, when: datetime) -> None:
+        """Bring the next tick forward to `when`, so a burst starts on the dot.
+
+        The one-second tick alone would start it up to a second late; the
+        interval then carries on from `when`.
+        """
+        job = self.scheduler.get_job("tick")
+        planned = job.next_run_time if job is not None else None
+        if job is not None and planned is not None and utcnow() < when < planned:
+            job.modify(next_run_time=when)
 
     def _record_results(self) -> None:
         """Write every finished send in one transaction (results wait at most a tick)."""
