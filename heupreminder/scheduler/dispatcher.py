@@ -112,7 +112,7 @@ class Dispatcher:
             if self._postgres:
                 query = query.with_for_update(skip_locked=True, of=Routine)
             rows = session.execute(query).all()
-            advanced: list[dict[str, object]] = []
+            advanced: list[tuple[int, datetime | None]] = []
             occurrences: list[dict[str, object]] = []
             for row in rows:
                 try:
@@ -125,12 +125,11 @@ class Dispatcher:
                     log.error("routine %s/%s cannot be scheduled and is set aside: %s",
                               row.person_id, row.key, exc,
                               extra={"person": row.person_id, "routine": row.key})
-                    advanced.append({"routine_id": row.id, "following": None})
+                    advanced.append((row.id, None))
                     continue
-                advanced.append({"routine_id": row.id, "following": following})
+                advanced.append((row.id, following))
                 occurrences.extend(new)
-            if advanced:
-                session.execute(_ADVANCE_ROUTINE, advanced)
+            _advance_routines(session, advanced)
             if occurrences:
                 session.execute(self._insert_ignoring_duplicates(), occurrences)
         for occurrence in occurrences:
@@ -280,8 +279,7 @@ class Dispatcher:
                                       "finished_at": now, "claimed_by": None,
                                       "claimed_until": None})
                     # Out of the schedule until it is fixed.
-                    session.execute(_ADVANCE_ROUTINE, {"routine_id": row.routine_id,
-                                                       "following": None})
+                    _advance_routines(session, [(row.routine_id, None)])
                     continue
                 previous = tried.get(row.occurrence_id, {})
                 jobs.append(SendJob(
@@ -346,9 +344,6 @@ class Dispatcher:
         settings, now = self.settings(), self.clock()
         outcomes, occurrence_updates, new_deliveries, changed_deliveries = [], [], [], []
         with self.sessions.begin() as session:
-            existing = {(d.occurrence_id, d.channel): d.id for d in session.scalars(
-                select(Delivery).where(Delivery.occurrence_id.in_(
-                    [r.job.occurrence_id for r in results])))}
             for result in results:
                 job = result.job
                 extra = {"person": job.person_id, "routine": job.routine_key}
@@ -358,9 +353,8 @@ class Dispatcher:
                     row = {"occurrence_id": job.occurrence_id, "channel": name,
                            "status": "failed" if error else "sent", "attempts": attempts,
                            "error": error, "finished_at": now}
-                    key = (job.occurrence_id, name)
-                    if key in existing:
-                        changed_deliveries.append({"delivery_id": existing[key], **row})
+                    if name in job.attempts:  # prepare() found its row: tried before
+                        changed_deliveries.append({f"new_{k}": v for k, v in row.items()})
                     else:
                         new_deliveries.append(row)
                     channel = settings.channels.get(name)
@@ -526,28 +520,40 @@ class SendResult:
 
 
 _routines, _occurrences = ROUTINES.c, OCCURRENCES.c
-_ADVANCE_ROUTINE = (update(ROUTINES).where(_routines.id == bindparam("routine_id"))
-                    .values(next_due_at=bindparam("following")))
 
 
 _deliveries = DELIVERIES.c
-_UPDATE_DELIVERY = (update(DELIVERIES).where(_deliveries.id == bindparam("delivery_id"))
-                    .values(status=bindparam("status"), attempts=bindparam("attempts"),
-                            error=bindparam("error"), finished_at=bindparam("finished_at")))
+_UPDATE_DELIVERY = (
+    update(DELIVERIES)
+    .where(_deliveries.occurrence_id == bindparam("new_occurrence_id"),
+           _deliveries.channel == bindparam("new_channel"))
+    .values({k: bindparam(f"new_{k}") for k in ("status", "attempts", "error", "finished_at")}))
 
 
 def _update_occurrences(session: Session, changes: list[dict[str, Any]]) -> None:
-    """Update occurrences by id: one Core executemany per set of changed columns."""
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    """Update occurrences by id, one statement per distinct set of new values.
+
+    A burst's results are mostly identical ("sent", now, no reason), so this
+    is usually one `UPDATE ... WHERE id IN (...)` per batch rather than a
+    statement per row (a round trip each on PostgreSQL).
+    """
+    groups: dict[tuple[tuple[str, Any], ...], list[int]] = {}
     for change in changes:
-        columns = tuple(sorted(k for k in change if k != "id"))
-        groups.setdefault(columns, []).append(
-            {"occurrence_id": change["id"], **{f"new_{k}": change[k] for k in columns}})
-    for columns, rows in groups.items():
-        statement = (update(OCCURRENCES)
-                     .where(_occurrences.id == bindparam("occurrence_id"))
-                     .values({k: bindparam(f"new_{k}") for k in columns}))
-        session.execute(statement, rows)
+        values = tuple(sorted((k, v) for k, v in change.items() if k != "id"))
+        groups.setdefault(values, []).append(change["id"])
+    for values, ids in groups.items():
+        session.execute(update(OCCURRENCES).where(_occurrences.id.in_(ids))
+                        .values(dict(values)))
+
+
+def _advance_routines(session: Session, following: list[tuple[int, datetime | None]]) -> None:
+    """Set routines' next due times, one statement per distinct time (as above)."""
+    groups: dict[datetime | None, list[int]] = {}
+    for routine_id, when in following:
+        groups.setdefault(when, []).append(routine_id)
+    for when, ids in groups.items():
+        session.execute(update(ROUTINES).where(_routines.id.in_(ids))
+                        .values(next_due_at=when))
 
 
 def _occurrences_for(
