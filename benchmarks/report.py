@@ -105,7 +105,7 @@ def _burst(doc: dict[str, Any]) -> list[str]:
         for b in res.get("burst", []):
             n = b["reminders"]
             if "error" in b:
-                rows.append([db, _num(n), "error: " + b["error"][:80]] + [""] * 9)
+                rows.append([db, _num(n), "error: " + b["error"][:80]] + [""] * 10)
                 continue
             for name in ("heupreminder", "naive", "limit"):
                 c = b.get(name)
@@ -113,7 +113,7 @@ def _burst(doc: dict[str, Any]) -> list[str]:
                     continue
                 if name == "limit":
                     rows.append([db, _num(n), "plain-HTTP limit",
-                                 f"{_num(c['posts'])} ({c['errors']} errors)",
+                                 f"{_num(c['posts'])} ({c['errors']} errors)", "–",
                                  _num(c["seconds"]) + " s (from first request)", "–", "–", "–",
                                  _num(c["per_second"], 0) + "/s",
                                  _num(c["cpu_ms_per_reminder"], 3) + " ms", "–",
@@ -124,7 +124,9 @@ def _burst(doc: dict[str, Any]) -> list[str]:
                 label = "heupreminder" if name == "heupreminder" else "naive APScheduler"
                 delivered = f"{_num(rec['delivered'])}" + (" (timed out)" if c.get("timed_out")
                                                            else "")
+                first = rec.get("first_after_due_seconds")  # not in results before it was added
                 rows.append([db, _num(n), label, delivered,
+                             _num(first) + " s" if first is not None else "–",
                              _num(rec["last_after_due_seconds"]) + " s",
                              _num(late["lateness_p50"]) + " s", _num(late["lateness_p99"]) + " s",
                              _num(late["lateness_max"]) + " s",
@@ -138,18 +140,21 @@ def _burst(doc: dict[str, Any]) -> list[str]:
             if "ratio_to_naive" in b:
                 ratios.append(f"{b['ratio_to_naive']:.2f}× naive")
             if ratios:
-                rows.append([db, _num(n), "**ratio**", "; ".join(ratios)] + [""] * 8)
+                rows.append([db, _num(n), "**ratio**", "; ".join(ratios)] + [""] * 9)
     return ["## 2–3. Morning burst: all due at the same instant", "",
             "Every contender delivers the same reminders to the same loopback receiver "
-            "(Apprise json:// for heupreminder and naive; the limit posts the same JSON "
-            "bodies with keep-alive and as many connections as the service has send workers). "
-            "Last = last arrival at the receiver after the due time. Lateness for "
+            "through one json:// channel (naive: Apprise's own plugin, a new connection per "
+            "reminder; heupreminder: the same request over its kept-alive aiohttp client; "
+            "the limit: the same JSON bodies over http.client with keep-alive and as many "
+            "connections as the service has send workers). First and last = first and last "
+            "arrival at the receiver after the due time. "
+            "Lateness for "
             "heupreminder is from the service's own record (deliveries.finished_at − "
             "occurrences.due_at); for naive from the receiver's arrival times. Throughput = "
             "delivered / (last arrival − due time); the limit's from first request to last "
             "response. CPU per reminder = the process's CPU from just before the due time "
             "until the last delivery, divided by the deliveries.", "",
-            *_table(["db", "due", "contender", "delivered", "last", "p50", "p99", "max",
+            *_table(["db", "due", "contender", "delivered", "first", "last", "p50", "p99", "max",
                      "throughput", "CPU/reminder", "peak RSS", "load avg"], rows)]
 
 
