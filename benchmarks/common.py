@@ -39,6 +39,26 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU used so far by every PostgreSQL server process on this machine (0 if none).
+
+    The database server shares the two cores with the service and the
+    receiver; its CPU per reminder explains PostgreSQL's burst figures.
+    """
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/comm", encoding="ascii", errors="replace") as f:
+                if not f.read().startswith(("postgres", "postmaster")):
+                    continue
+            total += cpu_seconds(int(entry))
+        except (OSError, ValueError, IndexError):
+            continue  # the process ended meanwhile
+    return total
+
+
 def memory_kib(pid: int) -> dict[str, int]:
     """VmRSS and VmHWM (peak RSS) of a process, in KiB."""
     out = {}

@@ -131,7 +131,9 @@ def _burst(doc: dict[str, Any]) -> list[str]:
                              _num(late["lateness_p50"]) + " s", _num(late["lateness_p99"]) + " s",
                              _num(late["lateness_max"]) + " s",
                              _num(rec["per_second"], 0) + "/s",
-                             _num(c.get("cpu_ms_per_reminder"), 3) + " ms",
+                             _num(c.get("cpu_ms_per_reminder"), 3) + " ms" + (
+                                 f" (+ server {_num(c['postgres_cpu_ms_per_reminder'], 3)} ms)"
+                                 if "postgres_cpu_ms_per_reminder" in c else ""),
                              _num(c.get("peak_rss_mib"), 0) + " MiB",
                              _num(b.get("load_average_before"))])
             ratios = []
@@ -153,7 +155,8 @@ def _burst(doc: dict[str, Any]) -> list[str]:
             "occurrences.due_at); for naive from the receiver's arrival times. Throughput = "
             "delivered / (last arrival − due time); the limit's from first request to last "
             "response. CPU per reminder = the process's CPU from just before the due time "
-            "until the last delivery, divided by the deliveries.", "",
+            "until the last delivery, divided by the deliveries; on PostgreSQL, + server = "
+            "the database server's CPU in the same window (it shares the two cores).", "",
             *_table(["db", "due", "contender", "delivered", "first", "last", "p50", "p99", "max",
                      "throughput", "CPU/reminder", "peak RSS", "load avg"], rows)]
 

@@ -50,6 +50,7 @@ from benchmarks.common import (
     load_average,
     memory_kib,
     percentile,
+    postgres_cpu_seconds,
     start_receiver,
     stop_process,
 )
@@ -224,9 +225,11 @@ def burst_heup(ctx: Context, db: str, url: str, n: int) -> dict[str, Any]:
     try:
         out["ready_before_due"] = time.time() < due.timestamp()
         _sleep_until(due - timedelta(seconds=0.3))
-        cpu0 = cpu_seconds(service.pid)
+        cpu0, db_cpu0 = cpu_seconds(service.pid), postgres_cpu_seconds()
         counted = ctx.receiver.wait_for(n, _burst_timeout(ctx, n))
         out["cpu_seconds"] = cpu_seconds(service.pid) - cpu0
+        if db == "postgresql":
+            out["postgres_cpu_seconds"] = postgres_cpu_seconds() - db_cpu0
         out["waited_seconds"] = time.time() - due.timestamp()
         out["peak_rss_mib"] = memory_kib(service.pid)["VmHWM"] / 1024
         out["timed_out"] = counted["count"] < n
@@ -243,6 +246,8 @@ def burst_heup(ctx: Context, db: str, url: str, n: int) -> dict[str, Any]:
     out["service_record"] = _service_lateness(db, url)
     out["cpu_ms_per_reminder"] = (1000 * out["cpu_seconds"] / stats["count"]
                                   if stats["count"] else None)
+    if "postgres_cpu_seconds" in out and stats["count"]:
+        out["postgres_cpu_ms_per_reminder"] = 1000 * out["postgres_cpu_seconds"] / stats["count"]
     return out
 
 

@@ -177,3 +177,19 @@ def test_bad_row_is_quarantined_not_crashing(tmp_path, database_url, receiver):
     assert run_once(dispatcher, MORNING) == []
     with sessions() as session:
         assert session.scalars(select(Routine)).one().next_due_at is None
+
+
+def test_a_reminder_past_its_deadline_is_never_claimed_and_then_recorded_missed(
+        tmp_path, database_url, receiver):
+    # The service claims without the overdue sweep (once per pass instead):
+    # a row whose deadline passed must still not be sent.
+    _, sessions, dispatcher = setup(tmp_path, database_url, receiver, catch_up="10m")
+    dispatcher.schedule_due(MORNING)  # pending, deadline 06:40 UTC
+    later = MORNING + timedelta(minutes=11)
+    assert dispatcher.claim(later, 100, expire=False) == []
+    [row] = occurrences(sessions)
+    assert row.status == "pending"
+    dispatcher.expire_overdue(later)
+    [row] = occurrences(sessions)
+    assert (row.status, row.reason) == ("missed", "not sent before its deadline (catch_up)")
+    assert receiver.posts == []

@@ -164,10 +164,8 @@ class Dispatcher:
                         "resending to channels without a recorded result", count)
         return int(count)
 
-    def claim(self, now: datetime, limit: int) -> list[int]:
-        """Atomically take up to `limit` pending occurrences that are due to send."""
-        if limit <= 0:
-            return []
+    def expire_overdue(self, now: datetime) -> None:
+        """Record pending reminders whose deadline has passed as missed."""
         with self.sessions.begin() as session:
             session.execute(
                 update(OCCURRENCES)
@@ -176,9 +174,23 @@ class Dispatcher:
                 .values(status=OccurrenceStatus.MISSED, finished_at=now,
                         reason="not sent before its deadline (catch_up)")
             )
+
+    def claim(self, now: datetime, limit: int, *, expire: bool = True) -> list[int]:
+        """Atomically take up to `limit` pending occurrences that are due to send.
+
+        Overdue ones are recorded as missed first, unless `expire` is False:
+        that sweep reads every pending row, so a burst's many claims leave it
+        to one `expire_overdue` per pass, and claim only rows still in time.
+        """
+        if limit <= 0:
+            return []
+        if expire:
+            self.expire_overdue(now)
+        with self.sessions.begin() as session:
             candidates = (
                 select(Occurrence.id)
-                .where(Occurrence.status == OccurrenceStatus.PENDING, Occurrence.send_at <= now)
+                .where(Occurrence.status == OccurrenceStatus.PENDING, Occurrence.send_at <= now,
+                       Occurrence.deadline >= now)
                 .order_by(Occurrence.send_at)
                 .limit(limit)
             )

@@ -349,6 +349,7 @@ class Service:
         sees a few statements per batch rather than per reminder.
         """
         self.dispatcher.recover_expired_claims(utcnow())
+        self.dispatcher.expire_overdue(utcnow())
         for notice_id in self.dispatcher.claim_notices(self._capacity):
             self._submit(self.dispatcher.deliver_notice, notice_id)
         more_due = True
@@ -359,7 +360,7 @@ class Service:
                 more_due = self.dispatcher.schedule_due(now)
             with self._lock:
                 free = self._capacity - self._busy
-            claimed = self.dispatcher.claim(now, free)
+            claimed = self.dispatcher.claim(now, free, expire=False)
             to_webhooks: list[tuple[SendJob, dict[str, Webhook]]] = []
             for job in self.dispatcher.prepare(claimed):
                 webhooks = self.dispatcher.webhooks_for(job)
