@@ -19,6 +19,8 @@ import pytest
 from heupreminder.config.loader import Channel
 from heupreminder.delivery import webhook
 from heupreminder.delivery.sender import Attachment, TransportError, send
+from heupreminder.scheduler.service import claim_capacity
+from tests.helpers import load, person_config
 from tests.receivers import HttpInbox, HttpRequest, free_port, http_receiver
 
 TITLE = "Ochtendbrug"
@@ -128,3 +130,15 @@ def test_other_schemes_attachments_and_proxies_go_through_apprise(
     monkeypatch.setenv("NO_PROXY", "")
     proxied = f"json://proxied.example.invalid:{receiver.port}/notify"
     assert webhook.webhook_for(proxied) is None
+
+
+def test_webhook_only_installations_claim_bigger_batches(tmp_path) -> None:
+    def capacity(channels: dict[str, str]) -> int:
+        settings = load(tmp_path, person_config(
+            database_url=f"sqlite:///{tmp_path / 'h.db'}", channels=channels,
+            routines='[[people.routines]]\nexercise = "bridge"\nat = "07:30"\n'))
+        return claim_capacity(settings)
+
+    # Apprise's threads (8 by default) can each hang 8 s per try; one event loop cannot.
+    assert capacity({"hook": "json://127.0.0.1:9/notify"}) == 256
+    assert capacity({"hook": "json://127.0.0.1:9/notify", "log": "console://"}) == 128

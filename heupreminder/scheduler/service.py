@@ -43,7 +43,7 @@ from heupreminder.db.lock import SQLiteLock
 from heupreminder.db.migrate import upgrade
 from heupreminder.db.models import Occurrence, OccurrenceStatus, ServiceState, utcnow
 from heupreminder.db.sync import schedule_unscheduled, sync_config
-from heupreminder.delivery.webhook import CLIENT, Webhook
+from heupreminder.delivery.webhook import CLIENT, Webhook, webhook_for
 from heupreminder.ops import systemd
 from heupreminder.pain.records import housekeeping
 from heupreminder.reports.weekly import queue_summaries
@@ -69,6 +69,23 @@ HEARTBEAT_SECONDS = 60
 WATCHDOG_MAX_TICK_AGE = timedelta(seconds=10)
 
 
+def claim_capacity(settings: Settings) -> int:
+    """How many claimed reminders may wait for or be in a send at once (per node).
+
+    Enough for batches that keep the database work per reminder small; few
+    enough that the queue drains well within a lease even if every channel
+    hung. Apprise's channels each hold one of `send_workers` threads for up to
+    8 s per try (its connect and read timeouts); webhooks share one event loop
+    with 32 connections, so an installation with only webhooks can take
+    bigger batches (fewer round trips per reminder, which PostgreSQL feels).
+    """
+    workers = settings.config.service.send_workers
+    channels = settings.channels.values()
+    if channels and all(webhook_for(channel.url) is not None for channel in channels):
+        return max(workers * 32, 256)
+    return workers * 16
+
+
 class Service:
     def __init__(self, config_path: str | os.PathLike[str] | None) -> None:
         self.config_path = config_path
@@ -82,10 +99,7 @@ class Service:
                                      self.stopping)
         workers = self._settings.config.service.send_workers
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="send")
-        # Claimed but unfinished sends. Enough for batches that keep the database
-        # work per reminder small; few enough that even if every channel hung
-        # (8 s of Apprise timeouts per try) the queue drains well within a lease.
-        self._capacity = workers * 16
+        self._capacity = claim_capacity(self._settings)
         self._busy = 0  # claimed reminders (and notices) handed to a sender, not finished
         self._in_flight: set[Future[Any]] = set()  # what shutdown waits for
         self._results: queue.SimpleQueue[SendResult] = queue.SimpleQueue()
@@ -517,6 +531,7 @@ class Service:
             return
         install_masker(self._settings.secrets | new.secrets)
         self._settings = new
+        self._capacity = claim_capacity(new)
         self._sync()
         log.info("config reloaded from %s", Path(new.path))
 
