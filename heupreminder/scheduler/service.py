@@ -108,7 +108,6 @@ class Service:
         self._slots_free = threading.Condition(self._lock)
         self._slots_wanted = 1
         self._next_wake = utcnow()
-        self._tick_interval = timedelta(seconds=TICK_SECONDS)
         self._woken = threading.Event()  # set by wake(): dispatch on the next tick
         self._reload_requested = threading.Event()
         self._failing_since: datetime | None = None  # dispatch failing since (an outage)
@@ -216,10 +215,15 @@ class Service:
         """One clock tick: return at once unless something is due."""
         now = utcnow()
         self.last_tick = now
-        if self.stopping.is_set() or (now < self._next_wake and not self._woken.is_set()):
-            if self._next_wake - now < self._tick_interval:
-                self._tick_at(self._next_wake)  # due before the next tick: start on the dot
+        if self.stopping.is_set():
             return
+        if now < self._next_wake and not self._woken.is_set():
+            early = (self._next_wake - now).total_seconds()
+            # Due before the next tick: wait for it here, so a burst starts on
+            # the dot rather than up to a second late. (Not by moving the job:
+            # a job that calls the scheduler deadlocks its shutdown.)
+            if early >= TICK_SECONDS or self.stopping.wait(early):
+                return
         # Cleared before the pass: a wake() during it (a send finishing late)
         # stays set, so the next tick looks again instead of sleeping 30 s.
         self._woken.clear()
@@ -391,18 +395,6 @@ class Service:
         wake = self.dispatcher.next_wake()
         latest = utcnow() + MAX_SLEEP
         self._next_wake = min(wake, latest) if wake else latest
-        self._tick_at(self._next_wake)
-
-    def _tick_at(self, when: datetime) -> None:
-        """Bring the next tick forward to `when`, so a burst starts on the dot.
-
-        The one-second tick alone would start it up to a second late; the
-        interval then carries on from `when`.
-        """
-        job = self.scheduler.get_job("tick")
-        planned = job.next_run_time if job is not None else None
-        if job is not None and planned is not None and utcnow() < when < planned:
-            job.modify(next_run_time=when)
 
     def _record_results(self) -> None:
         """Write every finished send in one transaction (results wait at most a tick)."""
