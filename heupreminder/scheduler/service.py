@@ -421,9 +421,8 @@ class Service:
             self._in_flight.add(future)
 
         def done(finished: Future[R]) -> None:
-            with self._lock:
-                self._in_flight.discard(finished)
-            self._finished(1)
+            self._discard_in_flight(finished)
+            self._send_finished()
             if finished.cancelled():
                 return
             error = finished.exception()
@@ -450,7 +449,7 @@ class Service:
             except Exception:
                 log.exception("sending failed unexpectedly")
             finally:
-                self._finished(1)
+                self._send_finished()
 
         async def send_all() -> None:
             await asyncio.gather(*(send(job, webhooks) for job, webhooks in batch))
@@ -465,9 +464,9 @@ class Service:
         with self._lock:
             self._in_flight.discard(finished)
 
-    def _finished(self, count: int) -> None:
+    def _send_finished(self) -> None:
         with self._lock:
-            self._busy -= count
+            self._busy -= 1
             if self._capacity - self._busy >= self._slots_wanted:
                 self._slots_free.notify()
 
