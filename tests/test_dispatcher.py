@@ -193,3 +193,67 @@ def test_a_reminder_past_its_deadline_is_never_claimed_and_then_recorded_missed(
     [row] = occurrences(sessions)
     assert (row.status, row.reason) == ("missed", "not sent before its deadline (catch_up)")
     assert receiver.posts == []
+
+
+AHEAD = timedelta(seconds=30)
+
+
+def test_a_reminder_written_ahead_goes_out_at_its_due_time_once(tmp_path, database_url,
+                                                                receiver):
+    _, sessions, dispatcher = setup(tmp_path, database_url, receiver)
+    early = MORNING - timedelta(seconds=20)
+    dispatcher.schedule_due(early, AHEAD)  # the burst's database work, done beforehand
+    [row] = occurrences(sessions)
+    assert (row.status, row.due_at, row.send_at) == ("pending", MORNING, MORNING)
+    assert dispatcher.next_wake(AHEAD) == MORNING  # the routine itself is next due tomorrow
+    assert dispatcher.claim(early, 100) == []
+    assert dispatcher.claim(MORNING - timedelta(seconds=1), 100) == []
+    assert run_once(dispatcher, MORNING) == ["sent"]
+    assert run_once(dispatcher, MORNING + timedelta(seconds=5)) == []
+    assert [r.status for r in occurrences(sessions)] == ["sent"]
+    assert len(receiver.posts) == 1
+
+
+def test_sync_drops_a_reminder_written_ahead_when_its_routine_changes(tmp_path, database_url,
+                                                                     receiver):
+    settings, sessions, dispatcher = setup(tmp_path, database_url, receiver)
+    early = MORNING - timedelta(seconds=20)
+    dispatcher.schedule_due(early, AHEAD)
+    # 20 s before 07:30 the person moves the bridge to 07:45: the early row goes.
+    moved = load(tmp_path, person_config(
+        database_url=database_url, channels={"push": receiver.url},
+        routines=BRIDGE.replace("07:30", "07:45")))
+    with sessions.begin() as session:
+        assert sync_config(session, moved.config, early).changed == 1
+    assert occurrences(sessions) == []
+    assert run_once(dispatcher, MORNING) == []
+    assert run_once(dispatcher, MORNING + timedelta(minutes=15)) == ["sent"]
+    [row] = occurrences(sessions)
+    assert (row.status, row.due_at) == ("sent", MORNING + timedelta(minutes=15))
+
+    # Back to 07:30 tomorrow and removed just before: written ahead, never sent.
+    tomorrow_early = MORNING + timedelta(days=1, seconds=-20)
+    with sessions.begin() as session:
+        sync_config(session, settings.config, MORNING + timedelta(hours=1))
+    dispatcher.schedule_due(tomorrow_early, AHEAD)
+    assert [r.status for r in occurrences(sessions)] == ["sent", "pending"]
+    without = load(tmp_path, person_config(
+        database_url=database_url, channels={"push": receiver.url}, routines=""))
+    with sessions.begin() as session:
+        assert sync_config(session, without.config, tomorrow_early).deactivated == 1
+    assert run_once(dispatcher, MORNING + timedelta(days=1)) == []
+    assert [r.status for r in occurrences(sessions)] == ["sent"]
+    assert len(receiver.posts) == 1
+
+
+def test_a_due_reminder_is_kept_when_its_routine_changes(tmp_path, database_url, receiver):
+    # Only rows written *ahead* go: one already due belongs to the old schedule's
+    # due time that has come (e.g. held by quiet hours) and is still sent.
+    _, sessions, dispatcher = setup(tmp_path, database_url, receiver)
+    dispatcher.schedule_due(MORNING)
+    moved = load(tmp_path, person_config(
+        database_url=database_url, channels={"push": receiver.url},
+        routines=BRIDGE.replace("07:30", "07:45")))
+    with sessions.begin() as session:
+        sync_config(session, moved.config, MORNING + timedelta(seconds=1))
+    assert run_once(dispatcher, MORNING + timedelta(seconds=2)) == ["sent"]

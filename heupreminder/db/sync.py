@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from heupreminder.config.model import Config, PersonConfig, RoutineConfig
-from heupreminder.db.models import Person, Routine
+from heupreminder.db.models import Occurrence, OccurrenceStatus, Person, Routine
 from heupreminder.schedule import cached_schedule, next_due
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,7 @@ def sync_config(session: Session, config: Config, now: datetime) -> SyncReport:
         if key not in wanted and routine.active:
             routine.active = False
             routine.next_due_at = None  # out of the dispatcher's index scan
+            drop_early_occurrences(session, routine.id, now)
             routine.updated_at = now
             report.deactivated += 1
     for person_id, person in people.items():
@@ -119,12 +120,27 @@ def _sync_routine(
         # A new schedule starts from now; an unchanged one keeps its next due
         # time, so downtime is caught up (or recorded as missed) on start.
         routine.next_due_at = next_due(schedule, timezone, now) if config.enabled else None
+        drop_early_occurrences(session, routine.id, now)
     if changed:
         routine.updated_at = now
         return "changed"
     return "unchanged"
 
 
+
+
+def drop_early_occurrences(session: Session, routine_id: int, now: datetime) -> None:
+    """Delete a routine's reminders written ahead of their due time.
+
+    The dispatcher writes an occurrence a little before it is due; if the
+    routine is changed or removed meanwhile, that reminder belongs to the old
+    schedule. It was never due, so nothing about it is history: it goes, and
+    the new schedule may write the same due time again.
+    """
+    session.execute(delete(Occurrence).where(
+        Occurrence.routine_id == routine_id, Occurrence.status == OccurrenceStatus.PENDING,
+        Occurrence.due_at > now,
+        ~Occurrence.deliveries.any()))  # never tried (only a skewed clock could have)
 
 
 def schedule_unscheduled(session: Session, now: datetime, batch: int = 10_000) -> int:

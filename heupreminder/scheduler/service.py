@@ -61,6 +61,10 @@ TICK_SECONDS = 1.0
 # Look at the database at least this often even when nothing is known to be
 # due, so changes made by other processes (CLI, another node) are picked up.
 MAX_SLEEP = timedelta(seconds=30)
+# Write a routine's occurrence this long before it is due, so a morning
+# burst's database work is done before the burst (config sync drops such
+# early rows if it changes the routine meanwhile).
+SCHEDULE_AHEAD = timedelta(seconds=30)
 DRAIN_SECONDS = 10.0
 HOUSEKEEPING_SECONDS = 60
 HEARTBEAT_SECONDS = 60
@@ -375,7 +379,7 @@ class Service:
             now = utcnow()
             self._record_results()
             if more_due:
-                more_due = self.dispatcher.schedule_due(now)
+                more_due = self.dispatcher.schedule_due(now, SCHEDULE_AHEAD)
             with self._lock:
                 free = self._capacity - self._busy
             claimed = self.dispatcher.claim(now, free, expire=False)
@@ -392,7 +396,7 @@ class Service:
                 break
             self._wait_for_slots(self._capacity // 2)
         self._record_results()
-        wake = self.dispatcher.next_wake()
+        wake = self.dispatcher.next_wake(SCHEDULE_AHEAD)
         latest = utcnow() + MAX_SLEEP
         self._next_wake = min(wake, latest) if wake else latest
 
