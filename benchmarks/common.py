@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -37,6 +38,39 @@ def cpu_seconds(pid: int) -> float:
     with open(f"/proc/{pid}/stat", encoding="ascii") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its child processes (the service's sending process), from /proc."""
+    pids = [pid]
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as f:
+                pids.extend(int(child) for child in f.read().split())
+    except OSError:  # gone meanwhile
+        pass
+    return pids
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """cpu_seconds() of a process and its children together."""
+    total = 0.0
+    for member in process_tree(pid):
+        with contextlib.suppress(OSError):
+            total += cpu_seconds(member)
+    return total
+
+
+def tree_memory_kib(pid: int) -> dict[str, int]:
+    """memory_kib() summed over a process and its children (peaks: an upper bound)."""
+    total = {"VmRSS": 0, "VmHWM": 0}
+    for member in process_tree(pid):
+        try:
+            for name, value in memory_kib(member).items():
+                total[name] += value
+        except OSError:
+            pass
+    return total
 
 
 def postgres_cpu_seconds() -> float:

@@ -91,9 +91,11 @@ def _load(doc: dict[str, Any]) -> list[str]:
             ])
     return ["## 1. Load: routines at rest in the database", "",
             "Ready = the service's own READY=1 (sd_notify) after process start; healthy = "
-            "first /healthz 200. Idle CPU over the idle window (nothing due), as % of one "
-            "core. Fast tick = a tick before the next wake-up; look = a tick that asks the "
-            "database what is due (wall / CPU), done at least every 30 s.", "",
+            "first /healthz 200. Peak RSS and idle CPU are the service's and its sending "
+            "process's together (peaks summed: an upper bound). Idle CPU over the idle "
+            "window (nothing due), as % of one core. Fast tick = a tick before the next "
+            "wake-up; look = a tick that asks the database what is due (wall / CPU), done "
+            "at least every 30 s.", "",
             *_table(["db", "routines", "people", "ready", "healthy", "peak RSS", "idle CPU",
                      "fast tick", "look (wall / CPU)", "db size", "generate", "load avg"],
                     rows)]
@@ -154,8 +156,9 @@ def _burst(doc: dict[str, Any]) -> list[str]:
             "heupreminder is from the service's own record (deliveries.finished_at − "
             "occurrences.due_at); for naive from the receiver's arrival times. Throughput = "
             "delivered / (last arrival − due time); the limit's from first request to last "
-            "response. CPU per reminder = the process's CPU from just before the due time "
-            "until the last delivery, divided by the deliveries; on PostgreSQL, + server = "
+            "response. CPU per reminder = the process's CPU (heupreminder: with its sending "
+            "process) from just before the due time until the last delivery, divided by "
+            "the deliveries; on PostgreSQL, + server = "
             "the database server's CPU in the same window (it shares the two cores).", "",
             *_table(["db", "due", "contender", "delivered", "first", "last", "p50", "p99", "max",
                      "throughput", "CPU/reminder", "peak RSS", "load avg"], rows)]

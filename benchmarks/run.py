@@ -53,6 +53,8 @@ from benchmarks.common import (
     postgres_cpu_seconds,
     start_receiver,
     stop_process,
+    tree_cpu_seconds,
+    tree_memory_kib,
 )
 from benchmarks.report import write_reports
 from benchmarks.service import ServiceError, start_service, write_config
@@ -132,13 +134,13 @@ def run_load(ctx: Context, db: str, n: int) -> dict[str, Any]:
         try:
             out["ready_seconds"] = service.ready_seconds
             out["healthy_seconds"] = service.healthy_seconds
-            out["rss_at_ready_mib"] = memory_kib(service.pid)["VmRSS"] / 1024
+            out["rss_at_ready_mib"] = tree_memory_kib(service.pid)["VmRSS"] / 1024
             time.sleep(ctx.sizes.settle_seconds)
             out["load_average_before_idle"] = load_average()
-            cpu0, t0 = cpu_seconds(service.pid), time.monotonic()
+            cpu0, t0 = tree_cpu_seconds(service.pid), time.monotonic()
             time.sleep(ctx.sizes.idle_seconds)
-            cpu1, t1 = cpu_seconds(service.pid), time.monotonic()
-            memory = memory_kib(service.pid)
+            cpu1, t1 = tree_cpu_seconds(service.pid), time.monotonic()
+            memory = tree_memory_kib(service.pid)
             out["idle_seconds"] = t1 - t0
             out["idle_cpu_seconds"] = cpu1 - cpu0
             out["idle_cpu_percent"] = 100 * (cpu1 - cpu0) / (t1 - t0)
@@ -225,13 +227,13 @@ def burst_heup(ctx: Context, db: str, url: str, n: int) -> dict[str, Any]:
     try:
         out["ready_before_due"] = time.time() < due.timestamp()
         _sleep_until(due - timedelta(seconds=0.3))
-        cpu0, db_cpu0 = cpu_seconds(service.pid), postgres_cpu_seconds()
+        cpu0, db_cpu0 = tree_cpu_seconds(service.pid), postgres_cpu_seconds()
         counted = ctx.receiver.wait_for(n, _burst_timeout(ctx, n))
-        out["cpu_seconds"] = cpu_seconds(service.pid) - cpu0
+        out["cpu_seconds"] = tree_cpu_seconds(service.pid) - cpu0
         if db == "postgresql":
             out["postgres_cpu_seconds"] = postgres_cpu_seconds() - db_cpu0
         out["waited_seconds"] = time.time() - due.timestamp()
-        out["peak_rss_mib"] = memory_kib(service.pid)["VmHWM"] / 1024
+        out["peak_rss_mib"] = tree_memory_kib(service.pid)["VmHWM"] / 1024
         out["timed_out"] = counted["count"] < n
         # The service records each delivery right after the receiver answered.
         deadline = time.monotonic() + 15

@@ -10,9 +10,10 @@ would send (method, path, query, headers, basic auth, body) with aiohttp, over
 connections kept open. tests/test_webhook.py has a receiver compare the two
 requests field by field.
 
-aiohttp runs on one event loop in its own thread (`CLIENT`): a whole batch of
-reminders is handed to it at once (`CLIENT.run`), so a burst costs no thread
-switch per reminder; `post()` is the same send for callers that block.
+aiohttp runs on one event loop in its own thread (`CLIENT`). The service's
+claimed batches are sent by that client in the sending process
+(`sending_process.py`), a whole batch handed over at once; `post()` is the
+same send, in this process, for callers that block (notices, the admin).
 
 Everything else goes through Apprise as before: other schemes, attachments,
 and a webhook that a proxy from the environment applies to.
@@ -37,9 +38,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import aiohttp
-import apprise
 import certifi
-from apprise.plugins.custom_json import NotifyJSON
 
 T = TypeVar("T")
 
@@ -84,6 +83,11 @@ class Webhook:
 @lru_cache(maxsize=256)  # channels come from the config: a handful, not thousands
 def webhook_for(url: str) -> Webhook | None:
     """The keep-alive plan for a channel URL, or None to use Apprise for it."""
+    # Imported here: the sending process (sending_process.py) needs this
+    # module's client but not Apprise, which costs it 30 MB and 0.3 s to load.
+    import apprise
+    from apprise.plugins.custom_json import NotifyJSON
+
     plugin = apprise.Apprise.instantiate(url)
     if not isinstance(plugin, NotifyJSON):
         return None

@@ -43,12 +43,11 @@ from heupreminder.db.models import (
 )
 from heupreminder.delivery.messages import Message, compose, with_link
 from heupreminder.delivery.sender import Attachment, TransportError, send
-from heupreminder.delivery.webhook import CLIENT, Webhook, WebhookError, webhook_for
+from heupreminder.delivery.webhook import Webhook, webhook_for
 from heupreminder.ops import metrics
 from heupreminder.pain.records import active_pauses_by_person, covering
 from heupreminder.reports.weekly import OutgoingSummary, outgoing_summary
 from heupreminder.schedule import Schedule, cached_schedule, next_due
-from heupreminder.secrets import MASKER
 from heupreminder.web.links import LinkSigner, LinkTarget, checkin_url, link_secret
 
 log = logging.getLogger(__name__)
@@ -345,17 +344,6 @@ class Dispatcher:
                 return None
             webhooks[name] = webhook
         return webhooks
-
-    async def send_job_async(self, job: SendJob, webhooks: dict[str, Webhook]) -> SendResult:
-        """send_job() for a job whose channels are all webhooks, on the client's loop."""
-        errors: dict[str, str | None] = {}
-        for name in job.channels:
-            try:
-                await CLIENT.send(webhooks[name], job.title, job.body)
-                errors[name] = None
-            except WebhookError as exc:
-                errors[name] = MASKER.mask(str(exc))
-        return SendResult(job=job, errors=errors, permanent=set())
 
     def record(self, results: list[SendResult]) -> list[str]:
         """Write a batch of send results: deliveries, and each occurrence's outcome."""

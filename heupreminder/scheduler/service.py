@@ -16,7 +16,6 @@ Who owns what:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import queue
@@ -43,12 +42,13 @@ from heupreminder.db.lock import SQLiteLock
 from heupreminder.db.migrate import upgrade
 from heupreminder.db.models import Occurrence, OccurrenceStatus, ServiceState, utcnow
 from heupreminder.db.sync import schedule_unscheduled, sync_config
+from heupreminder.delivery.sending_process import Send, SendingProcess
 from heupreminder.delivery.webhook import CLIENT, Webhook, webhook_for
 from heupreminder.ops import systemd
 from heupreminder.pain.records import housekeeping
 from heupreminder.reports.weekly import queue_summaries
 from heupreminder.scheduler.dispatcher import Dispatcher, SendJob, SendResult
-from heupreminder.secrets import install_masker
+from heupreminder.secrets import MASKER, install_masker
 
 if TYPE_CHECKING:
     from heupreminder.web.server import WebServer
@@ -90,6 +90,11 @@ def claim_capacity(settings: Settings) -> int:
     return workers * 16
 
 
+def uses_webhooks(settings: Settings) -> bool:
+    """True if some channel is a JSON webhook (sent by the sending process)."""
+    return any(webhook_for(channel.url) is not None for channel in settings.channels.values())
+
+
 class Service:
     def __init__(self, config_path: str | os.PathLike[str] | None) -> None:
         self.config_path = config_path
@@ -104,6 +109,7 @@ class Service:
         workers = self._settings.config.service.send_workers
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="send")
         self._capacity = claim_capacity(self._settings)
+        self.sender: SendingProcess[SendJob] = SendingProcess(self._webhook_result)
         self._busy = 0  # claimed reminders (and notices) handed to a sender, not finished
         self._in_flight: set[Future[Any]] = set()  # what shutdown waits for
         self._results: queue.SimpleQueue[SendResult] = queue.SimpleQueue()
@@ -151,6 +157,8 @@ class Service:
                 self._feed_watchdog, "interval", seconds=watchdog / 2, id="watchdog",
                 max_instances=1, coalesce=True, misfire_grace_time=None,
             )
+        if uses_webhooks(self._settings):
+            self.sender.start()  # loading takes a moment: not at the first reminder
         self.scheduler.start()
         self._start_web()
         self._note_crash_or_start()
@@ -178,6 +186,7 @@ class Service:
         with self._lock:
             pending = set(self._in_flight)
         wait_for(pending, timeout=DRAIN_SECONDS)
+        self.sender.close()  # what it has not answered by now stays unfinished
         self.pool.shutdown(wait=False, cancel_futures=True)
         with self._lock:
             unfinished = self._busy
@@ -441,28 +450,29 @@ class Service:
         future.add_done_callback(done)
 
     def _submit_to_webhooks(self, batch: list[tuple[SendJob, dict[str, Webhook]]]) -> None:
-        """Send a batch on the webhook client's event loop: one hand-over, not one per send.
+        """Send a batch in the sending process: one hand-over, the sends on the other core.
 
-        Each result is queued as it comes, like the pool's; the claim of a send
-        that fails unexpectedly stays until its lease ends (outcome unknown).
+        Each result is queued as it comes, like the pool's. A send the process
+        could not finish (it died) comes back failed and is retried as usual.
         """
-        async def send(job: SendJob, webhooks: dict[str, Webhook]) -> None:
-            try:
-                self._results.put(await self.dispatcher.send_job_async(job, webhooks))
-                self.wake()
-            except Exception:
-                log.exception("sending failed unexpectedly")
-            finally:
-                self._send_finished()
-
-        async def send_all() -> None:
-            await asyncio.gather(*(send(job, webhooks) for job, webhooks in batch))
-
+        sends = [Send(job, webhooks, job.title, job.body) for job, webhooks in batch]
         with self._lock:
-            self._busy += len(batch)
-            future = CLIENT.run(send_all())
+            self._busy += len(batch)  # before: results may come before submit() returns
+        try:
+            future = self.sender.submit(sends)
+        except BaseException:  # the process could not start: the claims wait for their lease
+            with self._lock:
+                self._busy -= len(batch)
+            raise
+        with self._lock:
             self._in_flight.add(future)
         future.add_done_callback(self._discard_in_flight)
+
+    def _webhook_result(self, job: SendJob, errors: dict[str, str | None]) -> None:
+        masked = {name: MASKER.mask(error) if error else None for name, error in errors.items()}
+        self._results.put(SendResult(job=job, errors=masked, permanent=set()))
+        self.wake()
+        self._send_finished()
 
     def _discard_in_flight(self, finished: Future[Any]) -> None:
         with self._lock:

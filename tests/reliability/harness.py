@@ -244,6 +244,10 @@ class Receiver:
 
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
+    # The listen backlog, read when the server starts listening (in __init__):
+    # three nodes open up to 32 connections each at once, and a backlog of 5
+    # would drop their handshakes for a second or more.
+    request_queue_size = 128
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # a sender killed mid-request resets the connection: expected here
@@ -297,7 +301,6 @@ def receiver() -> Iterator[Receiver]:
             pass
 
     server = _QuietServer(("127.0.0.1", inbox.port), Handler)
-    server.request_queue_size = 128
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

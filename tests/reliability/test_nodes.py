@@ -27,8 +27,13 @@ from tests.reliability.harness import (
     wait_until,
 )
 
+# More than one node claims at once (a batch of up to 256 for webhooks), so the
+# burst is shared; not much more, or sends queued behind the receiver's delay
+# would outlive this test's short lease.
 COUNT = 300
-LEASE = 5.0
+# Short, so the test is quick; long enough that a live node's batch (256 sends
+# at 32 at a time, 0.25 s each, recorded on the next tick) ends well within it.
+LEASE = 8.0
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -97,9 +102,11 @@ def test_three_nodes_deliver_once_and_take_over_a_dead_node(
     # Within one lease of the kill (plus ticks and the sends themselves); without
     # waking up for the lease's end the others would only look again after 30 s.
     assert takeover <= LEASE + 5, f"took {takeover:.1f} s"
-    for node in nodes:  # every node did part of the work
-        if node is not victim:  # (the victim's part is `share`: it may have recorded none)
-            assert "reminder sent" in node.text(), node.log.name
+    # Shared: at the kill more than one node held claims (a node claims in batches,
+    # so a third one may have found nothing left), and the dead node's share
+    # was sent by the others.
+    assert len(busy) >= 2, busy
+    assert any("reminder sent" in node.text() for node in nodes if node is not victim)
     print(f"\nkilled node held {len(share)}; taken over after {takeover:.1f} s; "
           f"sent twice: {len(duplicates)}")
 
