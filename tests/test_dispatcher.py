@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from heupreminder.catalog import STOP_IF_IT_HURTS, get_entry
 from heupreminder.db.models import Delivery, Occurrence, Routine
@@ -257,3 +257,22 @@ def test_a_due_reminder_is_kept_when_its_routine_changes(tmp_path, database_url,
     with sessions.begin() as session:
         sync_config(session, moved.config, MORNING + timedelta(seconds=1))
     assert run_once(dispatcher, MORNING + timedelta(seconds=2)) == ["sent"]
+
+
+def test_results_are_stored_in_utc_whatever_the_database_sessions_time_zone(
+        tmp_path, database_url, receiver):
+    # On PostgreSQL a batch of deliveries is inserted as arrays: the times in
+    # them must be converted to UTC by us, not by the server's TimeZone.
+    _, sessions, dispatcher = setup(tmp_path, database_url, receiver)
+    engine = sessions.kw["bind"]
+    if engine.dialect.name == "postgresql":
+        @event.listens_for(engine, "connect")
+        def new_york(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+            dbapi_connection.execute("SET TIME ZONE 'America/New_York'")
+            dbapi_connection.commit()
+        engine.dispose()
+    assert run_once(dispatcher, MORNING) == ["sent"]
+    with sessions() as session:
+        [delivery] = session.scalars(select(Delivery)).all()
+        [row] = session.scalars(select(Occurrence)).all()
+    assert delivery.finished_at == MORNING == row.finished_at

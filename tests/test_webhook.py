@@ -133,12 +133,15 @@ def test_other_schemes_attachments_and_proxies_go_through_apprise(
 
 
 def test_webhook_only_installations_claim_bigger_batches(tmp_path) -> None:
-    def capacity(channels: dict[str, str]) -> int:
+    def capacity(channels: dict[str, str], lease: str = "5m") -> int:
         settings = load(tmp_path, person_config(
             database_url=f"sqlite:///{tmp_path / 'h.db'}", channels=channels,
+            extra_service=f'lease = "{lease}"',
             routines='[[people.routines]]\nexercise = "bridge"\nat = "07:30"\n'))
         return claim_capacity(settings)
 
-    # Apprise's threads (8 by default) can each hang 8 s per try; one event loop cannot.
-    assert capacity({"hook": "json://127.0.0.1:9/notify"}) == 256
+    # Apprise's threads (8 by default) can each hang 8 s per try; 32 webhook
+    # connections drain 512 hanging sends in 128 s, under half the default lease.
+    assert capacity({"hook": "json://127.0.0.1:9/notify"}) == 512
+    assert capacity({"hook": "json://127.0.0.1:9/notify"}, lease="2m") == 256
     assert capacity({"hook": "json://127.0.0.1:9/notify", "log": "console://"}) == 128

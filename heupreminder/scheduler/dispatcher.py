@@ -25,6 +25,8 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -402,7 +404,7 @@ class Dispatcher:
                     self.on_all_channels_failed(context, failed)
                 outcomes.append(status.value)
             if new_deliveries:
-                session.execute(insert(DELIVERIES), new_deliveries)
+                _insert_deliveries(session, new_deliveries, postgres=self._postgres)
             if changed_deliveries:
                 session.execute(_UPDATE_DELIVERY, changed_deliveries)
             _update_occurrences(session, occurrence_updates)
@@ -536,6 +538,27 @@ _UPDATE_DELIVERY = (
     .where(_deliveries.occurrence_id == bindparam("new_occurrence_id"),
            _deliveries.channel == bindparam("new_channel"))
     .values({k: bindparam(f"new_{k}") for k in ("status", "attempts", "error", "finished_at")}))
+
+
+_DELIVERY_COLUMNS = ("occurrence_id", "channel", "status", "attempts", "error", "finished_at")
+# PostgreSQL: a batch of deliveries as one row of arrays, unnested by the server.
+# One statement with six parameters instead of a pipeline of one INSERT per
+# row (the per-row cost of which was a tenth of a burst's CPU in the service).
+_DELIVERY_ARRAYS = func.unnest(*(
+    sql_cast(bindparam(name, type_=ARRAY(DELIVERIES.c[name].type)),
+             ARRAY(DELIVERIES.c[name].type))  # typed twice: converted here, named there
+    for name in _DELIVERY_COLUMNS
+)).table_valued(*_DELIVERY_COLUMNS).render_derived()
+_INSERT_DELIVERIES_POSTGRESQL = insert(DELIVERIES).from_select(
+    _DELIVERY_COLUMNS, select(*(_DELIVERY_ARRAYS.c[name] for name in _DELIVERY_COLUMNS)))
+
+
+def _insert_deliveries(session: Session, rows: list[dict[str, Any]], *, postgres: bool) -> None:
+    if postgres:
+        session.execute(_INSERT_DELIVERIES_POSTGRESQL,
+                        {name: [row[name] for row in rows] for name in _DELIVERY_COLUMNS})
+    else:  # SQLite runs in this process: executemany has no round trips to save
+        session.execute(insert(DELIVERIES), rows)
 
 
 def _update_occurrences(session: Session, changes: list[dict[str, Any]]) -> None:

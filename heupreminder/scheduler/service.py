@@ -43,7 +43,7 @@ from heupreminder.db.migrate import upgrade
 from heupreminder.db.models import Occurrence, OccurrenceStatus, ServiceState, utcnow
 from heupreminder.db.sync import schedule_unscheduled, sync_config
 from heupreminder.delivery.sending_process import Send, SendingProcess
-from heupreminder.delivery.webhook import CLIENT, Webhook, webhook_for
+from heupreminder.delivery.webhook import CLIENT, CONNECTIONS, Webhook, webhook_for
 from heupreminder.ops import systemd
 from heupreminder.pain.records import housekeeping
 from heupreminder.reports.weekly import queue_summaries
@@ -71,6 +71,8 @@ HEARTBEAT_SECONDS = 60
 # The systemd watchdog is only fed while the clock ticks: a stuck scheduler
 # stops the pings, and systemd restarts the service (WatchdogSec=).
 WATCHDOG_MAX_TICK_AGE = timedelta(seconds=10)
+# One try of a channel at most (Apprise's and the webhooks' connect + read timeouts).
+SLOWEST_TRY_SECONDS = 8.0
 
 
 def claim_capacity(settings: Settings) -> int:
@@ -79,15 +81,21 @@ def claim_capacity(settings: Settings) -> int:
     Enough for batches that keep the database work per reminder small; few
     enough that the queue drains well within a lease even if every channel
     hung. Apprise's channels each hold one of `send_workers` threads for up to
-    8 s per try (its connect and read timeouts); webhooks share one event loop
-    with 32 connections, so an installation with only webhooks can take
-    bigger batches (fewer round trips per reminder, which PostgreSQL feels).
+    8 s per try (its connect and read timeouts); webhooks share 32 kept-alive
+    connections in the sending process, so an installation with only webhooks
+    takes bigger batches (fewer round trips per reminder, which PostgreSQL
+    feels), twice as big again when the lease allows it.
     """
     workers = settings.config.service.send_workers
     channels = settings.channels.values()
-    if channels and all(webhook_for(channel.url) is not None for channel in channels):
-        return max(workers * 32, 256)
-    return workers * 16
+    if not channels or any(webhook_for(channel.url) is None for channel in channels):
+        return workers * 16
+    capacity = max(workers * 32, 256)
+    # If every webhook hung, 2 x capacity claims would take this long to drain.
+    worst_drain = 2 * capacity / CONNECTIONS * SLOWEST_TRY_SECONDS
+    if settings.config.service.lease.total_seconds() >= 2 * worst_drain:
+        return 2 * capacity  # 512 with the defaults: 128 s, under half of the 5 min lease
+    return capacity
 
 
 def uses_webhooks(settings: Settings) -> bool:

@@ -61,7 +61,7 @@ def test_kill_9_mid_burst_loses_nothing(tmp_path: Path, database_url: str) -> No
     # Duplicates only for sends in flight at the kill, and each one says so.
     assert duplicates <= unknown, sorted(duplicates - unknown)
     assert unknown == in_flight
-    # In flight means the claims handed to senders (claim_capacity: 256 for a
+    # In flight means the claims handed to senders (claim_capacity: 256 with this lease, a
     # webhook-only config with 8 workers) plus results not yet written (at most as
     # many again), never the whole burst.
     assert len(in_flight) <= 2 * 256
