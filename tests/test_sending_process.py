@@ -139,3 +139,44 @@ def test_close_abandons_unanswered_sends_without_results(
         assert time.monotonic() - started < 5
         batch.result(timeout=5)  # done: nothing more will come for it
     assert results.by_item == {}  # the caller still holds the claim (outcome unknown)
+
+
+
+def test_sends_of_a_dead_child_come_back_even_when_a_new_child_started_first(
+        receiver: HttpInbox) -> None:
+    # The reader of a dead child may be busy (here: in a slow on_result) while
+    # the next batch already starts a new child. The dead one's sends must still
+    # come back as stopped, not be taken for sends that close() abandoned.
+    results = Results()
+    busy, release = threading.Event(), threading.Event()
+
+    def slow_on_result(item: int, errors: dict[str, str | None]) -> None:
+        if item == 0:
+            busy.set()
+            release.wait(10)
+        results(item, errors)
+
+    sender: SendingProcess[int] = SendingProcess(slow_on_result)
+    try:
+        with socket.socket() as hanging:
+            hanging.bind(("127.0.0.1", 0))
+            hanging.listen(8)
+            stuck = hook(f"json://127.0.0.1:{hanging.getsockname()[1]}/notify?rto=30")
+            first = sender.submit([Send(0, {"push": hook(receiver.url)}, TITLE, "x")]
+                                  + [Send(i, {"slow": stuck}, TITLE, "x") for i in (1, 2, 3)])
+            assert busy.wait(10)  # the reader is held inside on_result
+            old = sender.pid
+            assert old is not None
+            os.kill(old, signal.SIGKILL)
+            time.sleep(0.5)  # dead (the reader cannot notice yet)
+            second = sender.submit([Send(9, {"push": hook(receiver.url)}, TITLE, "y")])
+            assert sender.pid not in (None, old)  # a new child, before the old end was read
+            release.set()
+            first.result(timeout=10)
+            second.result(timeout=30)
+        assert results.by_item == {0: [{"push": None}], 1: [{"slow": STOPPED}],
+                                   2: [{"slow": STOPPED}], 3: [{"slow": STOPPED}],
+                                   9: [{"push": None}]}
+    finally:
+        release.set()
+        sender.close()

@@ -86,6 +86,7 @@ class SendingProcess(Generic[T]):
         self._child: subprocess.Popen[bytes] | None = None
         self._connection: Connection | None = None
         self._reader: threading.Thread | None = None
+        self._closed: set[Connection] = set()  # ended by close(), not by a crash
 
     @property
     def pid(self) -> int | None:
@@ -121,6 +122,8 @@ class SendingProcess(Generic[T]):
         with self._lock:
             child, connection, reader = self._child, self._connection, self._reader
             self._child = self._connection = self._reader = None
+            if connection is not None:
+                self._closed.add(connection)
         if connection is not None:
             # Shut down, not just closed: that wakes our reader thread too, and
             # the child exits when it reads the end.
@@ -166,9 +169,13 @@ class SendingProcess(Generic[T]):
         except (EOFError, OSError):
             pass
         with self._lock:
-            died = self._connection is connection  # else close() ended it
-            if died:
+            # A crash, unless close() ended it. (A batch may already have started
+            # a new child: this one's sends are still this reader's to fail.)
+            died = connection not in self._closed
+            self._closed.discard(connection)
+            if self._connection is connection:
                 self._child = self._connection = None
+            if died:
                 log.error("the sending process stopped (exit status %s); its unanswered "
                           "sends are retried", child.poll())
             orphans = {token: waiting for token, waiting in self._waiting.items()
