@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from heupreminder.db.models import (
@@ -42,7 +42,14 @@ def person_status(session: Session, person: Person) -> dict[str, Any]:
         select(Routine).where(Routine.person_id == person.id, Routine.active)
         .order_by(Routine.key)).all()
     rows = []
+    now = utcnow()
     for routine in routines:
+        # A reminder written ahead (in the 30 s before it is due) is the next
+        # one; the routine itself has already moved on to the one after.
+        written_ahead = session.scalar(select(func.min(Occurrence.due_at)).where(
+            Occurrence.routine_id == routine.id, Occurrence.status == OccurrenceStatus.PENDING,
+            Occurrence.due_at > now))
+        next_due = written_ahead or routine.next_due_at
         last = session.scalars(
             select(Occurrence).where(Occurrence.routine_id == routine.id,
                                      Occurrence.status != OccurrenceStatus.PENDING)
@@ -53,15 +60,15 @@ def person_status(session: Session, person: Person) -> dict[str, Any]:
             "routine": routine.key,
             "kind": routine.kind,
             "schedule": _describe(routine.schedule),
-            "next_due": (routine.next_due_at.astimezone(zone).isoformat(timespec="minutes")
-                         if routine.next_due_at else None),
+            "next_due": (next_due.astimezone(zone).isoformat(timespec="minutes")
+                         if next_due else None),
             "paused": pause.reason if pause else None,
             "last_due": (last.due_at.astimezone(zone).isoformat(timespec="minutes")
                          if last else None),
             "last_status": last.status if last else None,
             "last_reason": last.reason if last else None,
         })
-    recent = adherence(session, person.id, utcnow() - ADHERENCE_WINDOW)
+    recent = adherence(session, person.id, now - ADHERENCE_WINDOW)
     return {"person": person.id, "name": person.name, "timezone": person.timezone,
             "adherence_14d": {"done": recent.done, "planned": recent.planned,
                               "rest_days_not_counted": recent.rest},

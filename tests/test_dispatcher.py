@@ -6,12 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from freezegun import freeze_time
 from sqlalchemy import event, select
 
 from heupreminder.catalog import STOP_IF_IT_HURTS, get_entry
-from heupreminder.db.models import Delivery, Occurrence, Routine
+from heupreminder.db.models import Delivery, Occurrence, Person, Routine
 from heupreminder.db.sync import sync_config
 from heupreminder.scheduler.dispatcher import Dispatcher
+from heupreminder.status import person_status
 from tests.helpers import load, migrated, person_config
 from tests.receivers import HttpInbox
 
@@ -206,6 +208,9 @@ def test_a_reminder_written_ahead_goes_out_at_its_due_time_once(tmp_path, databa
     [row] = occurrences(sessions)
     assert (row.status, row.due_at, row.send_at) == ("pending", MORNING, MORNING)
     assert dispatcher.next_wake(AHEAD) == MORNING  # the routine itself is next due tomorrow
+    with freeze_time(early), sessions() as session:  # `status` still shows today's 07:30
+        [routine_status] = person_status(session, session.get(Person, "anna"))["routines"]
+        assert routine_status["next_due"] == "2026-01-07T07:30+01:00"
     assert dispatcher.claim(early, 100) == []
     assert dispatcher.claim(MORNING - timedelta(seconds=1), 100) == []
     assert run_once(dispatcher, MORNING) == ["sent"]
