@@ -43,12 +43,10 @@ def cpu_seconds(pid: int) -> float:
 def process_tree(pid: int) -> list[int]:
     """`pid` and its child processes (the service's sending process), from /proc."""
     pids = [pid]
-    try:
+    with contextlib.suppress(OSError):  # gone meanwhile
         for task in os.listdir(f"/proc/{pid}/task"):
             with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as f:
                 pids.extend(int(child) for child in f.read().split())
-    except OSError:  # gone meanwhile
-        pass
     return pids
 
 
@@ -65,11 +63,9 @@ def tree_memory_kib(pid: int) -> dict[str, int]:
     """memory_kib() summed over a process and its children (peaks: an upper bound)."""
     total = {"VmRSS": 0, "VmHWM": 0}
     for member in process_tree(pid):
-        try:
+        with contextlib.suppress(OSError):  # gone meanwhile
             for name, value in memory_kib(member).items():
                 total[name] += value
-        except OSError:
-            pass
     return total
 
 
