@@ -248,31 +248,44 @@ class DecisionRow(Base):
 
 
 class Notice(Base):
-    """A message that is not a routine reminder (rest, resume, check-in, caregiver).
+    """A message that is not a routine reminder: rest, resume, check-in, caregiver,
+    weekly summary, or an alert for the admin (no person).
 
-    An outbox: whoever decides writes the row, the service sends it, so a
-    notice decided by the CLI or the API goes out even if that process exits.
-    `dedupe_key` makes e.g. the daily check-in unique per person and date.
+    An outbox on the same road as reminders: whoever decides writes the row,
+    the service claims it with a lease (`claimed_by`, `claimed_until`), sends
+    it and records each channel's result in `deliveries`. A failed channel is
+    tried again later by moving `send_at`, a claim a dead process left behind
+    is taken over when its lease ends (`outcome_unknown` set), and shutdown
+    hands its claims back. `dedupe_key` makes e.g. the daily check-in unique
+    per person and date.
     """
 
     __tablename__ = "notices"
     __table_args__ = (
         UniqueConstraint("person_id", "dedupe_key", name="uq_notice_dedupe"),
-        Index("ix_notices_status", "status"),
+        # The claim query, as for occurrences: WHERE status = 'pending' AND send_at <= now.
+        Index("ix_notices_status_send_at", "status", "send_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    person_id: Mapped[str] = mapped_column(ForeignKey("people.id"))
-    kind: Mapped[str] = mapped_column(String(16))  # rest | resume | checkin | caregiver
+    person_id: Mapped[str | None] = mapped_column(ForeignKey("people.id"))  # None: the admin
+    kind: Mapped[str] = mapped_column(String(16))  # rest|resume|checkin|caregiver|summary|admin
     dedupe_key: Mapped[str] = mapped_column(String(120))
     channels: Mapped[list[str]] = mapped_column(JSON, default=list)
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
-    # pending | sending | sent | failed
-    status: Mapped[str] = mapped_column(String(16), default="pending")
-    error: Mapped[str | None] = mapped_column(Text)
+    # The reminders' statuses: pending | sending | sent | failed | skipped | missed.
+    status: Mapped[str] = mapped_column(String(16), default=OccurrenceStatus.PENDING)
+    reason: Mapped[str | None] = mapped_column(Text)  # masked; why it failed or waits
+    send_at: Mapped[datetime] = mapped_column(UTCDateTime)  # later after a failed try
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime)  # no more tries after this
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome_unknown: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Each channel's result: {"status": "sent" | "failed", "attempts": n, "error": ...}.
+    deliveries: Mapped[dict[str, dict[str, Any]]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ApiToken(Base):

@@ -22,7 +22,6 @@ from heupreminder.config.model import PainConfig
 from heupreminder.db.models import (
     CheckIn,
     DecisionRow,
-    Notice,
     Occurrence,
     PainReport,
     PauseRow,
@@ -30,6 +29,7 @@ from heupreminder.db.models import (
     Routine,
     RoutineText,
 )
+from heupreminder.delivery import outbox
 from heupreminder.pain.policy import Decision, PainPolicy, Pause, Report, evaluate, manual_resume
 from heupreminder.pain.texts import (
     caregiver_message,
@@ -245,26 +245,28 @@ def _apply(session: Session, settings: Settings, person: Person, decision: Decis
                 if narrower.scope is not None:
                     narrower.ended_at, narrower.ended_reason = now, "widened to all exercises"
         title, body = rest_message(locale, decision, _routine_title(session, person, decision))
-        queue_notice(session, person, "rest", f"rest-{pause_id}", title, body)
+        queue_notice(session, person, "rest", f"rest-{pause_id}", title, body, now=now)
     elif decision.action == "escalate":
         row_ = session.get(PauseRow, decision.pause_id)
         if row_ is not None:
             row_.severe = True
         title, body = rest_message(locale, decision, _routine_title(session, person, decision))
-        queue_notice(session, person, "rest", f"escalate-{decision.pause_id}", title, body)
+        queue_notice(session, person, "rest", f"escalate-{decision.pause_id}", title, body,
+                     now=now)
     elif decision.action == "resume":
         row_ = session.get(PauseRow, decision.pause_id)
         if row_ is not None:
             row_.ended_at, row_.ended_reason = now, decision.reason
         title, body = resume_message(locale, decision)
-        queue_notice(session, person, "resume", f"resume-{decision.pause_id}", title, body)
+        queue_notice(session, person, "resume", f"resume-{decision.pause_id}", title, body,
+                     now=now)
     if decision.notify_caregiver:
         config = settings.config.person(person.id)
         caregivers = list(config.caregiver_channels) if config else []
         if caregivers:
             title, body = caregiver_message(locale, person.name, decision)
             queue_notice(session, person, "caregiver", f"caregiver-{pause_id}", title, body,
-                         channels=caregivers)
+                         channels=caregivers, now=now)
     session.add(DecisionRow(person_id=person.id, at=now, action=decision.action,
                             scope=decision.scope, code=decision.code, reason=decision.reason,
                             report_ids=list(decision.report_ids), pause_id=pause_id))
@@ -281,14 +283,11 @@ def _routine_title(session: Session, person: Person, decision: Decision) -> str 
 
 
 def queue_notice(session: Session, person: Person, kind: str, dedupe_key: str, title: str,
-                 body: str, channels: list[str] | None = None) -> None:
-    """Put a message in the outbox unless the same one is already there."""
-    exists = session.scalar(select(Notice.id).where(
-        Notice.person_id == person.id, Notice.dedupe_key == dedupe_key))
-    if exists is None:
-        session.add(Notice(person_id=person.id, kind=kind, dedupe_key=dedupe_key,
-                           channels=channels if channels is not None else list(person.channels),
-                           title=title, body=body))
+                 body: str, channels: list[str] | None = None, *, now: datetime) -> None:
+    """Put a message for `person` in the outbox unless the same one is already there."""
+    outbox.queue_notice(session, person.id, kind, dedupe_key, title, body,
+                        channels=channels if channels is not None else list(person.channels),
+                        now=now)
 
 
 def housekeeping(session: Session, settings: Settings, now: datetime) -> None:
@@ -319,4 +318,5 @@ def housekeeping(session: Session, settings: Settings, now: datetime) -> None:
         checkin_at = datetime.combine(local_now.date(), checkin_time, tzinfo=zone)
         if local_now >= checkin_at and min(p.since for p in pauses) < checkin_at:
             title, body = checkin_message(cast(Locale, person.locale), person.name)
-            queue_notice(session, person, "checkin", f"checkin-{local_now.date()}", title, body)
+            queue_notice(session, person, "checkin", f"checkin-{local_now.date()}", title, body,
+                         now=now)

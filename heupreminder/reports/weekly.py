@@ -33,7 +33,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from heupreminder.config.loader import Channel, Settings
-from heupreminder.db.models import Notice, Person
+from heupreminder.db.models import Notice, OccurrenceStatus, Person
+from heupreminder.delivery.outbox import new_notice
 from heupreminder.delivery.sender import Attachment
 from heupreminder.reports.chart import chart_data, render_chart
 from heupreminder.reports.links import history_url
@@ -72,12 +73,12 @@ def queue_summaries(session: Session, settings: Settings, now: datetime) -> int:
             continue
         summary = weekly_summary(session, row, moment)
         title, body = summary_message(row.locale, row.name, summary, zone)
-        # As pain.records.queue_notice does (the dedupe check is done above, for
+        # As delivery.outbox.queue_notice does (the dedupe check is done above, for
         # everyone at once), but dated `now`: the chart ends on the summary's day.
-        session.add(Notice(person_id=row.id, kind=KIND, dedupe_key=key,
-                           channels=list(row.channels), title=title, body=body,
-                           created_at=now, status="skipped" if summary.empty else "pending",
-                           error="nothing to tell this week" if summary.empty else None))
+        session.add(new_notice(
+            row.id, KIND, key, title, body, channels=list(row.channels), now=now,
+            status=OccurrenceStatus.SKIPPED if summary.empty else OccurrenceStatus.PENDING,
+            reason="nothing to tell this week" if summary.empty else None))
         if not summary.empty:
             queued += 1
     return queued
@@ -141,7 +142,7 @@ def _already_queued(session: Session,
     keys = sorted({key for _, key in due.values()})
     found: set[tuple[str, str]] = set()
     for chunk in _chunks(people, _CHUNK):
-        found.update((person_id, key) for person_id, key in session.execute(
+        found.update((str(person_id), key) for person_id, key in session.execute(
             select(Notice.person_id, Notice.dedupe_key).where(
                 Notice.person_id.in_(chunk), Notice.dedupe_key.in_(keys))))
     return found
