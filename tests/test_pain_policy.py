@@ -81,7 +81,7 @@ class Person:
             self.log.append((now, decision))
             if decision.action == "pause":
                 self.pauses.append(Pause(len(self.log), decision.scope, now,
-                                         severe=decision.advise_care))
+                                         severe=decision.advise_care, until=decision.until))
             elif decision.action == "escalate":
                 self.pauses = [replace(p, severe=True) if p.id == decision.pause_id else p
                                for p in self.pauses]
@@ -94,6 +94,8 @@ def play(steps: list[Step], *, use_last_resume: bool = True) -> Person:
     person = Person([], [], [], use_last_resume=use_last_resume)
     for step in steps:
         now = at(step.day, step.hhmm)
+        # A rest day ends by itself (as housekeeping does); that is not a resume.
+        person.pauses = [p for p in person.pauses if p.until is None or p.until > now]
         if step.level is not None:
             person.reports.append(Report(len(person.reports) + 1, now, step.level, step.routine))
         if step.by_hand:
@@ -130,8 +132,24 @@ TIMELINES: dict[str, tuple[list[Step], list[Outcome]]] = {
         [pain(1, "08:00", 4), pain(2, "08:00", 4), pain(2, "12:00", 5), pain(3, "08:00", 4)],
         [(2, "08:00", "pause", "persisting", None, False)],
     ),
-    "a report below the threshold breaks the run": (
-        [pain(1, "08:00", 5), pain(1, "20:00", 3), pain(2, "09:00", 5)],
+    "a low report breaks the run (and there is nothing to get worse)": (
+        [pain(1, "08:00", 5), pain(1, "20:00", 2), pain(2, "09:00", 5)],
+        [],
+    ),
+    "worsening: 5 after training, 7 the next morning": (
+        [pain(1, "19:00", 5), pain(2, "08:00", 7)],
+        [(2, "08:00", "pause", "worsening", None, False)],
+    ),
+    "worsening: later on the next day, from mild pain the evening before": (
+        [pain(1, "08:00", 6), pain(1, "20:00", 3), pain(2, "15:00", 5, "bridge")],
+        [(2, "15:00", "pause", "worsening", "bridge", False)],
+    ),
+    "worsening compares with the last report of the day before, not the worst": (
+        [pain(1, "12:00", 6), pain(1, "21:00", 4), pain(2, "08:00", 5)],
+        [(2, "08:00", "pause", "worsening", None, False)],
+    ),
+    "not worsening: two days later is not the next day": (
+        [pain(1, "20:00", 3), pain(3, "08:00", 5)],
         [],
     ),
     "next-day report that is as high 24 h or more later is not soreness any more": (
@@ -152,19 +170,60 @@ TIMELINES: dict[str, tuple[list[Step], list[Outcome]]] = {
     ),
     "severe persisting pain advises care": (
         [pain(1, "20:00", 7), pain(2, "08:00", 8)],
-        [(2, "08:00", "pause", "severe", None, True)],
+        [
+            (1, "20:00", "pause", "severe-today", None, False),
+            (2, "08:00", "pause", "severe", None, True),
+        ],
     ),
-    "severe pain on one day only does not pause": (
-        [pain(1, "08:00", 7), pain(1, "12:00", 8)],
-        [],
+    "severe pain on one day only: rest today, no caregiver": (
+        [pain(1, "08:00", 7), pain(1, "12:00", 8), check(2, "09:00"), pain(2, "10:00", 2)],
+        [(1, "08:00", "pause", "severe-today", None, False)],
     ),
     "severe: local dates count, not UTC dates (23:30 and 00:30)": (
         [pain(1, "23:30", 7), pain(2, "00:30", 7)],
-        [(2, "00:30", "pause", "severe", None, True)],
+        [
+            (1, "23:30", "pause", "severe-today", None, False),
+            (2, "00:30", "pause", "severe", None, True),
+        ],
     ),
     "severe: one local date although two UTC dates": (
         [pain(1, "00:30", 7), pain(1, "23:30", 8)],
-        [],
+        [(1, "00:30", "pause", "severe-today", None, False)],
+    ),
+    "severe on two days with a lower report between (8, 3, 8) escalates": (
+        [pain(1, "20:00", 8), pain(2, "08:00", 3), pain(2, "19:00", 8)],
+        [
+            (1, "20:00", "pause", "severe-today", None, False),
+            (2, "19:00", "pause", "severe", None, True),
+        ],
+    ),
+    "severe on two days a week apart still counts (since the last resume)": (
+        [pain(1, "10:00", 9), pain(2, "10:00", 1), pain(8, "10:00", 7)],
+        [
+            (1, "10:00", "pause", "severe-today", None, False),
+            (8, "10:00", "pause", "severe", None, True),
+        ],
+    ),
+    "severe before a resume by hand is not counted again": (
+        [pain(1, "10:00", 9), resume_by_hand(1, "12:00"), pain(3, "10:00", 8)],
+        [
+            (1, "10:00", "pause", "severe-today", None, False),
+            (1, "12:00", "resume", "manual", None, False),
+            (3, "10:00", "pause", "severe-today", None, False),
+        ],
+    ),
+    "severe today inside a one-routine pause rests all exercises today": (
+        [pain(1, "08:00", 5, "bridge"), pain(2, "09:00", 5, "bridge"), pain(2, "12:00", 1),
+         pain(3, "12:00", 9, "walk"), pain(3, "14:00", 9, "bridge"), check(4, "09:00")],
+        [
+            (2, "09:00", "pause", "persisting", "bridge", False),
+            (3, "12:00", "pause", "severe-today", None, False),
+        ],
+    ),
+    "severe pain with a routine that is already paused: no rest day on top": (
+        [pain(1, "08:00", 5, "bridge"), pain(2, "09:00", 5, "bridge"),
+         pain(2, "12:00", 8, "bridge")],
+        [(2, "09:00", "pause", "persisting", "bridge", False)],
     ),
     "pain linked to one routine pauses only that routine": (
         [pain(1, "08:00", 5, "bridge"), pain(2, "09:00", 6, "bridge")],
@@ -183,6 +242,14 @@ TIMELINES: dict[str, tuple[list[Step], list[Outcome]]] = {
         [
             (2, "09:00", "pause", "persisting", None, False),
             (4, "11:00", "resume", "rested", None, False),
+        ],
+    ),
+    "resume needs a fresh report: a low one from the first hours of a pause is not enough": (
+        [pain(1, "08:00", 5), pain(2, "09:00", 5), pain(2, "10:00", 1), check(4, "09:00"),
+         check(5, "09:00"), pain(5, "10:00", 2)],
+        [
+            (2, "09:00", "pause", "persisting", None, False),
+            (5, "10:00", "resume", "rested", None, False),
         ],
     ),
     "resume timing: a low report at 30 h resumes at the first check from 48 h": (
@@ -243,7 +310,10 @@ TIMELINES: dict[str, tuple[list[Step], list[Outcome]]] = {
     ),
     "a severe pause is not escalated again": (
         [pain(1, "20:00", 7), pain(2, "08:00", 8), pain(5, "10:00", 9)],
-        [(2, "08:00", "pause", "severe", None, True)],
+        [
+            (1, "20:00", "pause", "severe-today", None, False),
+            (2, "08:00", "pause", "severe", None, True),
+        ],
     ),
     "routine pause widens to all when pain is not limited to it": (
         [pain(1, "08:00", 5, "bridge"), pain(2, "09:00", 5, "bridge"),
@@ -292,11 +362,12 @@ def test_decision_details() -> None:
 def test_reasons_name_the_rule_and_reports() -> None:
     rising = play([pain(1, "08:00", 2), pain(1, "14:00", 4), pain(1, "20:00", 6, "bridge")])
     assert rising.log[0][1].reason == "pain rose over 3 reports (2, 4, 6/10) (reports 1, 2, 3)"
-    scoped = play([pain(1, "20:00", 7, "bridge"), pain(2, "08:00", 8, "bridge")]).log[0][1]
+    scoped = play([pain(1, "20:00", 7, "bridge"), pain(2, "08:00", 8, "bridge")]).log[1][1]
     assert scoped.scope == "bridge" and scoped.report_ids == (1, 2)
     assert scoped.reason == ("severe pain (7/10 or more) reported on 2 different days "
                              "(reports 1, 2), all logged with 'bridge'")
     late = play([pain(1, "08:00", 5), pain(2, "09:00", 5), pain(5, "11:00", 8)]).log[1][1]
+    assert late.paused_for == timedelta(hours=74)
     assert late.pause_id == 1 and late.report_ids == (3,)
     assert late.reason == ("pain up to 8/10 reported from 74 h into the pause of "
                            "all exercise routines (report 3)")
@@ -308,24 +379,42 @@ def test_resume_decisions_name_the_pause() -> None:
     [decision] = evaluate(reports, [pause], POLICY, at(3, "10:00"), AMS)
     assert decision == Decision(
         action="resume", scope="bridge", code="rested",
-        reason="'bridge' rested for 49 h and the latest pain was 0/10 (report 2)",
-        report_ids=(2,), pause_id=7,
+        reason="'bridge' rested for 49 h and the latest pain was 0/10 (report 2, 0 h ago)",
+        report_ids=(2,), pause_id=7, paused_for=timedelta(hours=49),
     )
     manual = manual_resume(pause, at(2, "12:00"), by="  Anna ")
     assert manual == Decision(
         action="resume", scope="bridge", code="manual",
         reason="'bridge' resumed by hand by Anna after 27 h", report_ids=(), pause_id=7,
+        paused_for=timedelta(hours=27),
     )
 
 
 def test_each_pause_resumes_on_its_own() -> None:
     narrow = Pause(1, "bridge", at(1, "09:00"))
     wide = Pause(2, None, at(2, "09:00"))
-    reports = [Report(1, at(2, "12:00"), 1)]
+    reports = [Report(1, at(3, "09:00"), 1)]
     assert [d.pause_id for d in evaluate(reports, [narrow, wide], POLICY, at(3, "10:00"), AMS)
             ] == [1]
     assert [d.pause_id for d in evaluate(reports, [narrow, wide], POLICY, at(4, "09:00"), AMS)
             ] == [1, 2]
+
+
+def test_a_rest_day_covers_nothing_that_needs_a_lasting_pause() -> None:
+    today = Pause(1, None, at(2, "07:00"), until=at(3, "00:00"))
+    reports = [Report(1, at(1, "08:00"), 5), Report(2, at(2, "07:00"), 9),
+               Report(3, at(2, "09:00"), 5)]
+    [decision] = evaluate(reports, [today], POLICY, at(2, "09:00"), AMS)
+    assert (decision.action, decision.code, decision.until) == ("pause", "persisting", None)
+    # ... and it is never resumed by the policy: it ends at its time.
+    assert evaluate([Report(4, at(2, "08:00"), 0)], [today], POLICY, at(2, "23:00"), AMS) == []
+
+
+def test_severe_today_rests_until_local_midnight_without_caregiver() -> None:
+    [decision] = evaluate([Report(1, at(1, "15:00"), 9)], [], POLICY, at(1, "15:00"), AMS)
+    assert decision.until == at(2, "00:00")
+    assert (decision.scope, decision.advise_care, decision.notify_caregiver) == (
+        None, False, False)
 
 
 def test_report_order_does_not_matter_and_future_reports_are_ignored() -> None:

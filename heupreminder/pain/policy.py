@@ -5,55 +5,69 @@ for hours or days means rest; some soreness the day after training is normal but
 persist or get worse; severe pain that keeps going means seeing a care provider.
 
 ``evaluate()`` is a pure function of its arguments: no I/O and no clock reads (``now`` is
-passed in). Call it after every new pain report and periodically (e.g. daily), apply what it
-returns, and call it again: it never returns the same pause twice. Durations are real
-elapsed time (a DST change neither shortens nor stretches a span); "local date" means the
-date in the person's time zone ``tz``.
+passed in). Call it after every new pain report, when a report's time comes (a report may
+be stamped a few minutes ahead) and periodically (e.g. every minute for paused people);
+apply what it returns and call it again: it never returns the same decision twice.
+Durations are real elapsed time (a DST change neither shortens nor stretches a span);
+"local date" means the date in the person's time zone ``tz``.
 
 Rules (all numbers are ``PainPolicy`` fields, defaults in brackets):
 
-- The *current run* is the unbroken series of latest reports at or above ``threshold`` [4];
-  any report below the threshold ends a run. Only the current run can start a pause, so a
-  run that was followed by a lower report is history.
+- **Only exercises pause.** ``Report.routine`` is the key of an *exercise* routine or
+  ``None``: the caller passes ``None`` for pain logged with a supplement or tip, so such
+  pain counts as pain without a routine.
+- **Fresh reports**: pass ``last_resume`` (when the person's most recent pause was resumed,
+  by the policy or by hand; a pause that was widened or ran out at the end of a rest day is
+  not resumed). Only reports after it can start a pause or an escalation, so a manual
+  resume while the last report was still high is not undone by the next ``evaluate()``.
+- The *current run* is the unbroken series of latest fresh reports at or above
+  ``threshold`` [4]; any report below the threshold ends a run.
+- **severe**: fresh reports at or above ``severe_level`` [7] on at least two different local
+  dates, whatever lies between them. Adds ``advise_care`` and ``notify_caregiver``.
 - **persisting**: the current run has 2+ reports and its earliest and latest report are at
   least ``persist_span`` [24 h] apart.
-- **rising**: the last ``rising_reports`` [3] reports are strictly increasing and the last
-  one is at or above ``threshold``.
-- **severe**: the current run holds reports at or above ``severe_level`` [7] on at least two
-  different local dates (in the person's time zone). This rule pauses on its own and adds
-  ``advise_care`` and ``notify_caregiver``.
-- **Day-after soreness** (e.g. 5 in the evening, 4 the next morning, then low) pauses
-  nothing: two reports less than ``persist_span`` apart do not persist, and a lower second
-  report is no rise. A report equal or lower but ``persist_span`` or more later *is*
+- **worsening**: the latest fresh report is at or above ``threshold`` and higher than the
+  last fresh report of the local date before, and that one was above ``resume_level`` [2]
+  (there was pain to get worse: 5 after training, 7 the next morning).
+- **rising**: the last ``rising_reports`` [3] fresh reports are strictly increasing and the
+  last one is at or above ``threshold``.
+- **Day-after soreness** (e.g. 5 in the evening, 4 or 5 the next morning, then low) pauses
+  nothing: two reports less than ``persist_span`` apart do not persist, and a report that
+  is not higher is no worsening. A report as high ``persist_span`` or more later *is*
   persisting pain.
+- **Severe today** (code ``"severe-today"``): when no pause or escalation is decided and a
+  fresh report made on today's local date is at or above ``severe_level``, all exercise
+  routines rest until the next local midnight (``Decision.until``). No caregiver is told
+  of a single report; the message says to see a care provider if it stays this bad. Not
+  made while a pause of all exercise routines (lasting or for today) is active; a pause
+  whose ``until`` has passed counts as ended.
 - **Scope**: a pause covers one routine when every painful report (at or above
   ``threshold``) of every rule that fired was logged with that same routine; otherwise all
-  exercise routines (scope ``None``). The low first reports of a rise do not count: they
-  are a baseline, not pain linked to a routine.
-- **While paused**: a trigger whose scope is already covered by an active pause (same
-  routine, or an all-routines pause) adds no pause. An all-routines trigger while only
-  routines are paused gives a new, wider pause (scope ``None``); narrower pauses stay active
-  and resume by the same rules (the caller may also end them). A covered *severe* trigger
-  escalates the covering pause (code ``"severe"``). A report at or above ``severe_level``
-  made ``severe_pause_age`` [72 h] or more into a pause escalates it (code
-  ``"severe-while-paused"``). No escalation happens while any active pause is already
-  ``severe``: the care advice was given for this rest.
-- **Resume** (code ``"rested"``): a pause resumes when ``now - pause.since >= min_rest``
-  [48 h] and the person's latest report made after ``pause.since`` is at or below
-  ``resume_level`` [2]. The check is made at ``evaluate()`` time, not at report time: a
-  low report 30 h into the pause is "too early" then, but if it is still the latest report
-  when ``evaluate()`` runs at 48 h or later, the pause resumes then, without asking for a
-  new report. Without any report after ``pause.since`` a pause never resumes by itself.
-  A resuming pause is not escalated.
-- **Fresh start**: pass ``last_resume`` (when the person's most recent pause ended). Reports
-  at or before it are not used to start a new pause, so a manual resume while the last
-  report was still high is not undone by the next ``evaluate()``.
+  exercise routines (scope ``None``). The low first reports of a rise or a worsening do
+  not count: they are a baseline, not pain linked to a routine.
+- **While paused**: only *lasting* pauses (``until`` is ``None``) count here; a rest-today
+  pause covers nothing, so pain that persists gets its own lasting pause. A trigger whose
+  scope is already covered by a lasting pause (same routine, or an all-routines pause)
+  adds no pause. An all-routines trigger while only routines are paused gives a new,
+  wider pause (scope ``None``); the caller ends the narrower lasting pauses. A covered
+  *severe* trigger escalates the covering pause (code ``"severe"``). A report at or above
+  ``severe_level`` made ``severe_pause_age`` [72 h] or more into a lasting pause escalates
+  it (code ``"severe-while-paused"``). No escalation happens while any lasting pause is
+  already ``severe``: the care advice was given for this rest.
+- **Resume** (code ``"rested"``): a lasting pause resumes when ``now - pause.since >=
+  min_rest`` [48 h] and the person's latest report made after ``pause.since`` is at or
+  below ``resume_level`` [2] and at most ``resume_report_age`` [24 h] old. A low report
+  from the first hours of a pause is not enough: the check is made at ``evaluate()`` time
+  and asks for a fresh report. Without one a pause never resumes by itself. A resuming
+  pause is not escalated. A pause with ``until`` (rest today) is not resumed here: it
+  simply ends at ``until``.
 
 How a caller applies a decision:
 
-- ``"pause"``: store ``Pause(scope=d.scope, since=now, severe=d.advise_care)`` and send the
-  rest message (and, if ``d.notify_caregiver`` and a caregiver channel is configured, the
-  caregiver message).
+- ``"pause"``: store ``Pause(scope=d.scope, since=now, severe=d.advise_care, until=d.until)``
+  and send the rest message (and, if ``d.notify_caregiver`` and a caregiver channel is
+  configured, the caregiver message). A lasting all-routines pause ends the narrower
+  lasting pauses.
 - ``"escalate"``: mark pause ``d.pause_id`` as ``severe=True``; send the care advice and the
   caregiver message as above.
 - ``"resume"``: end pause ``d.pause_id`` and send the resume message.
@@ -63,7 +77,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -72,13 +86,23 @@ MAX_LEVEL = 10
 
 DecisionAction = Literal["pause", "escalate", "resume"]
 
+# The decision codes, for callers and texts that say why.
+SEVERE = "severe"
+PERSISTING = "persisting"
+WORSENING = "worsening"
+RISING = "rising"
+SEVERE_TODAY = "severe-today"
+SEVERE_WHILE_PAUSED = "severe-while-paused"
+RESTED = "rested"
+MANUAL = "manual"
+
 
 @dataclass(frozen=True)
 class PainPolicy:
     """The configurable numbers of the policy; invalid combinations raise ``ValueError``.
 
     Requires ``0 <= resume_level < threshold <= severe_level <= 10``, ``rising_reports >= 2``
-    and positive durations.
+    and positive durations (``policy_problems()`` lists what is wrong, by field name).
     """
 
     threshold: int = 4
@@ -88,24 +112,40 @@ class PainPolicy:
     severe_pause_age: timedelta = timedelta(hours=72)
     resume_level: int = 2
     min_rest: timedelta = timedelta(hours=48)
+    resume_report_age: timedelta = timedelta(hours=24)
 
     def __post_init__(self) -> None:
-        if not 0 <= self.resume_level < self.threshold <= self.severe_level <= MAX_LEVEL:
-            raise ValueError(
-                "pain policy needs 0 <= resume_level < threshold <= severe_level <= 10, got "
-                f"resume_level={self.resume_level}, threshold={self.threshold}, "
-                f"severe_level={self.severe_level}"
-            )
-        if self.rising_reports < 2:
-            raise ValueError(f"rising_reports must be at least 2, got {self.rising_reports}")
-        for name in ("persist_span", "severe_pause_age", "min_rest"):
-            if getattr(self, name) <= timedelta(0):
-                raise ValueError(f"{name} must be positive")
+        problems = policy_problems(self)
+        if problems:
+            raise ValueError("; ".join(f"{name}: {message}" for name, message in problems))
+
+
+def policy_problems(policy: PainPolicy) -> list[tuple[str, str]]:
+    """``(field, message)`` for every rule the numbers break; empty when they can be used.
+
+    The config check calls this too, so ``check-config`` and the policy agree.
+    """
+    problems: list[tuple[str, str]] = []
+    if not 0 <= policy.resume_level < policy.threshold:
+        problems.append(("resume_level", f"{policy.resume_level} must be at least 0 and below "
+                         f"threshold ({policy.threshold})"))
+    if not policy.threshold <= policy.severe_level <= MAX_LEVEL:
+        problems.append(("severe_level", f"{policy.severe_level} must be at least threshold "
+                         f"({policy.threshold}) and at most {MAX_LEVEL}"))
+    if not 1 <= policy.threshold <= MAX_LEVEL:
+        problems.append(("threshold", f"{policy.threshold} must be between 1 and {MAX_LEVEL}"))
+    if policy.rising_reports < 2:
+        problems.append(("rising_reports", f"{policy.rising_reports} must be at least 2"))
+    for name in ("persist_span", "severe_pause_age", "min_rest", "resume_report_age"):
+        if getattr(policy, name) <= timedelta(0):
+            problems.append((name, "must be longer than 0"))
+    return problems
 
 
 @dataclass(frozen=True)
 class Report:
-    """One pain report: ``at`` is timezone-aware, ``level`` 0..10, ``routine`` a routine key."""
+    """One pain report: ``at`` is timezone-aware, ``level`` 0..10, ``routine`` the key of an
+    exercise routine it came with (``None`` otherwise, also for supplements and tips)."""
 
     id: int
     at: datetime
@@ -115,12 +155,17 @@ class Report:
 
 @dataclass(frozen=True)
 class Pause:
-    """An active pause of one routine (``scope`` = its key) or of all exercise routines."""
+    """An active pause of one routine (``scope`` = its key) or of all exercise routines.
+
+    ``until`` is set for a pause that ends by itself (rest today); such a pause is not
+    lasting: it covers no trigger and is not resumed or escalated by the policy.
+    """
 
     id: int
     scope: str | None
     since: datetime
     severe: bool = False
+    until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -128,7 +173,9 @@ class Decision:
     """Something to apply now; see the module docstring for how.
 
     ``reason`` is one English sentence for history and status output; ``report_ids`` are the
-    reports that triggered it; ``pause_id`` names the pause an escalate or resume is about.
+    reports that triggered it; ``pause_id`` names the pause an escalate or resume is about;
+    ``paused_for`` is how long that pause has lasted (real time), for texts that say so;
+    ``until`` is when a new pause ends by itself (rest today).
     """
 
     action: DecisionAction
@@ -139,6 +186,8 @@ class Decision:
     pause_id: int | None = None
     advise_care: bool = False
     notify_caregiver: bool = False
+    paused_for: timedelta | None = None
+    until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -161,9 +210,9 @@ def evaluate(
 
     ``reports``: all of the person's reports, in any order; reports after ``now`` are
     ignored. ``pauses``: the person's currently active pauses. ``tz``: the person's time
-    zone. ``last_resume``: when their most recent pause ended, if any. Resumes come first,
-    then at most one pause or one escalation. Raises ``ValueError`` for a naive ``now`` or
-    report time, or a level outside 0..10.
+    zone. ``last_resume``: when their most recent pause was resumed, if ever. Resumes come
+    first, then at most one pause or one escalation. Raises ``ValueError`` for a naive
+    ``now`` or report time, or a level outside 0..10.
     """
     _check_aware(now, "now")
     for report in reports:
@@ -174,25 +223,35 @@ def evaluate(
     # use wall-clock time and be an hour off across a DST change.
     now = now.astimezone(UTC)
     cutoff = None if last_resume is None else _utc(last_resume, "last_resume")
-    pauses = [replace(p, since=_utc(p.since, f"pause {p.id} start")) for p in pauses]
+    pauses = [replace(p, since=_utc(p.since, f"pause {p.id} start"),
+                      until=None if p.until is None else _utc(p.until, f"pause {p.id} end"))
+              for p in pauses]
     known = sorted(
         (r for r in (replace(r, at=r.at.astimezone(UTC)) for r in reports) if r.at <= now),
         key=lambda r: (r.at, r.id),
     )
+    pauses = [p for p in pauses if p.until is None or p.until > now]  # a rest day ended
+    lasting = [p for p in pauses if p.until is None]
 
-    decisions = [_resume(p, known, policy, now) for p in pauses]
+    decisions = [_resume(p, known, policy, now) for p in lasting]
     resumed = [d for d in decisions if d is not None]
     resuming = {d.pause_id for d in resumed}
-    staying = [p for p in pauses if p.id not in resuming]
+    staying = [p for p in lasting if p.id not in resuming]
 
     fresh = [r for r in known if cutoff is None or r.at > cutoff]
     triggers = _triggers(fresh, policy, tz)
     if triggers:
-        outcome = _pause_or_escalate(triggers, staying, policy)
+        outcome = _pause_or_escalate(triggers, staying, policy, now)
         if outcome is not None:
             return [*resumed, outcome]
-    escalation = _severe_while_paused(known, staying, policy)
-    return [*resumed, escalation] if escalation else resumed
+    escalation = _severe_while_paused(fresh, staying, policy, now)
+    if escalation:
+        return [*resumed, escalation]
+    if not any(p.scope is None for p in pauses if p.id not in resuming):
+        today = _severe_today(fresh, staying, policy, now, tz)
+        if today:
+            return [*resumed, today]
+    return resumed
 
 
 def manual_resume(pause: Pause, now: datetime, by: str) -> Decision:
@@ -202,10 +261,11 @@ def manual_resume(pause: Pause, now: datetime, by: str) -> Decision:
     return Decision(
         action="resume",
         scope=pause.scope,
-        code="manual",
+        code=MANUAL,
         reason=f"{_scope(pause.scope)} resumed by hand by {who} after {_hours(rested)} h",
         report_ids=(),
         pause_id=pause.id,
+        paused_for=rested,
     )
 
 
@@ -213,67 +273,100 @@ def _resume(pause: Pause, known: Sequence[Report], policy: PainPolicy,
             now: datetime) -> Decision | None:
     rested = now - pause.since
     after = [r for r in known if r.at > pause.since]
-    if rested < policy.min_rest or not after or after[-1].level > policy.resume_level:
+    if rested < policy.min_rest or not after:
         return None
     latest = after[-1]
+    if latest.level > policy.resume_level or now - latest.at > policy.resume_report_age:
+        return None
     return Decision(
         action="resume",
         scope=pause.scope,
-        code="rested",
+        code=RESTED,
         reason=f"{_scope(pause.scope)} rested for {_hours(rested)} h and the latest pain "
-        f"was {latest.level}/10 (report {latest.id})",
+        f"was {latest.level}/10 (report {latest.id}, {_hours(now - latest.at)} h ago)",
         report_ids=(latest.id,),
         pause_id=pause.id,
+        paused_for=rested,
     )
 
 
 def _triggers(reports: Sequence[Report], policy: PainPolicy, tz: ZoneInfo) -> list[_Trigger]:
-    """The rules that fire on ``reports`` (sorted), most serious first."""
+    """The rules that fire on ``reports`` (fresh, sorted), most serious first."""
+    fired = [_severe(reports, policy, tz), _persisting(reports, policy),
+             _worsening(reports, policy, tz), _rising(reports, policy)]
+    return [t for t in fired if t is not None]
+
+
+def _severe(reports: Sequence[Report], policy: PainPolicy, tz: ZoneInfo) -> _Trigger | None:
+    severe = [r for r in reports if r.level >= policy.severe_level]
+    days = {_local_date(r, tz) for r in severe}
+    if len(days) < 2:
+        return None
+    return _Trigger(
+        SEVERE,
+        f"severe pain ({policy.severe_level}/10 or more) reported on {len(days)} "
+        f"different days{_ids(severe)}",
+        tuple(severe),
+    )
+
+
+def _persisting(reports: Sequence[Report], policy: PainPolicy) -> _Trigger | None:
     run: list[Report] = []
     for report in reversed(reports):
         if report.level < policy.threshold:
             break
         run.insert(0, report)
-    fired: list[_Trigger] = []
+    if len(run) < 2 or run[-1].at - run[0].at < policy.persist_span:
+        return None
+    lowest = min(r.level for r in run)
+    return _Trigger(
+        PERSISTING,
+        f"pain {lowest}/10 or more reported {len(run)} times over "
+        f"{_hours(run[-1].at - run[0].at)} h{_ids(run)}",
+        tuple(run),
+    )
 
-    severe = [r for r in run if r.level >= policy.severe_level]
-    days = {r.at.astimezone(tz).date() for r in severe}
-    if len(days) >= 2:
-        fired.append(_Trigger(
-            "severe",
-            f"severe pain ({policy.severe_level}/10 or more) reported on {len(days)} "
-            f"different days{_ids(severe)}",
-            tuple(severe),
-        ))
 
-    if len(run) >= 2 and run[-1].at - run[0].at >= policy.persist_span:
-        lowest = min(r.level for r in run)
-        fired.append(_Trigger(
-            "persisting",
-            f"pain {lowest}/10 or more reported {len(run)} times over "
-            f"{_hours(run[-1].at - run[0].at)} h{_ids(run)}",
-            tuple(run),
-        ))
+def _worsening(reports: Sequence[Report], policy: PainPolicy,
+               tz: ZoneInfo) -> _Trigger | None:
+    if not reports or reports[-1].level < policy.threshold:
+        return None
+    latest = reports[-1]
+    day_before = _local_date(latest, tz) - timedelta(days=1)
+    before = [r for r in reports if _local_date(r, tz) == day_before]
+    if not before or before[-1].level <= policy.resume_level:
+        return None
+    evening = before[-1]
+    if latest.level <= evening.level:
+        return None
+    return _Trigger(
+        WORSENING,
+        f"pain rose from {evening.level}/10 the day before to {latest.level}/10"
+        f"{_ids((evening, latest))}",
+        (evening, latest),
+    )
 
+
+def _rising(reports: Sequence[Report], policy: PainPolicy) -> _Trigger | None:
     last = reports[-policy.rising_reports:]
-    if (len(last) == policy.rising_reports and last[-1].level >= policy.threshold
-            and all(a.level < b.level for a, b in pairwise(last))):
-        levels = ", ".join(str(r.level) for r in last)
-        fired.append(_Trigger(
-            "rising",
-            f"pain rose over {len(last)} reports ({levels}/10){_ids(last)}",
-            tuple(last),
-        ))
-    return fired
+    if (len(last) < policy.rising_reports or last[-1].level < policy.threshold
+            or not all(a.level < b.level for a, b in pairwise(last))):
+        return None
+    levels = ", ".join(str(r.level) for r in last)
+    return _Trigger(
+        RISING,
+        f"pain rose over {len(last)} reports ({levels}/10){_ids(last)}",
+        tuple(last),
+    )
 
 
 def _pause_or_escalate(triggers: Sequence[_Trigger], pauses: Sequence[Pause],
-                       policy: PainPolicy) -> Decision | None:
-    """A new pause for the first trigger, unless an active pause already covers it."""
+                       policy: PainPolicy, now: datetime) -> Decision | None:
+    """A new pause for the first trigger, unless a lasting pause already covers it."""
     first = triggers[0]
     routines = {r.routine for t in triggers for r in t.reports if r.level >= policy.threshold}
     scope = routines.pop() if len(routines) == 1 else None
-    severe = first.code == "severe"
+    severe = first.code == SEVERE
     reason = first.reason if scope is None else f"{first.reason}, all logged with {scope!r}"
     ids = tuple(r.id for r in first.reports)
 
@@ -283,13 +376,14 @@ def _pause_or_escalate(triggers: Sequence[_Trigger], pauses: Sequence[Pause],
                         advise_care=severe, notify_caregiver=severe)
     if severe and not any(p.severe for p in pauses):
         target = _pick(covering)
-        return Decision("escalate", target.scope, "severe", f"{reason} while paused", ids,
-                        pause_id=target.id, advise_care=True, notify_caregiver=True)
+        return Decision("escalate", target.scope, SEVERE, f"{reason} while paused", ids,
+                        pause_id=target.id, advise_care=True, notify_caregiver=True,
+                        paused_for=now - target.since)
     return None
 
 
 def _severe_while_paused(known: Sequence[Report], pauses: Sequence[Pause],
-                         policy: PainPolicy) -> Decision | None:
+                         policy: PainPolicy, now: datetime) -> Decision | None:
     """Escalate a pause that saw severe pain ``severe_pause_age`` or more into it."""
     if not pauses or any(p.severe for p in pauses):
         return None
@@ -299,13 +393,41 @@ def _severe_while_paused(known: Sequence[Report], pauses: Sequence[Pause],
         if late:
             worst = max(r.level for r in late)
             return Decision(
-                "escalate", pause.scope, "severe-while-paused",
+                "escalate", pause.scope, SEVERE_WHILE_PAUSED,
                 f"pain up to {worst}/10 reported from {_hours(late[0].at - pause.since)} h "
                 f"into the pause of {_scope(pause.scope)}{_ids(late)}",
                 tuple(r.id for r in late),
                 pause_id=pause.id, advise_care=True, notify_caregiver=True,
+                paused_for=now - pause.since,
             )
     return None
+
+
+def _severe_today(reports: Sequence[Report], lasting: Sequence[Pause], policy: PainPolicy,
+                  now: datetime, tz: ZoneInfo) -> Decision | None:
+    """Rest for the rest of today after one report of severe pain made today."""
+    today = now.astimezone(tz).date()
+    paused = {p.scope for p in lasting}
+    severe = [r for r in reports if r.level >= policy.severe_level
+              and _local_date(r, tz) == today and r.routine not in paused]
+    if not severe:
+        return None
+    worst = max(r.level for r in severe)
+    return Decision(
+        "pause", None, SEVERE_TODAY,
+        f"severe pain ({worst}/10) reported today{_ids(severe)}: exercises rest until "
+        "the end of the day",
+        tuple(r.id for r in severe),
+        until=_next_midnight(today, tz),
+    )
+
+
+def _next_midnight(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+
+
+def _local_date(report: Report, tz: ZoneInfo) -> date:
+    return report.at.astimezone(tz).date()
 
 
 def _pick_order(pause: Pause) -> tuple[bool, datetime, int]:
