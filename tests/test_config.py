@@ -157,3 +157,40 @@ def test_init_writes_the_documented_example(tmp_path: Path) -> None:
     assert check(target)[0] == 0
     again = CliRunner().invoke(main, ["init", str(target)])
     assert again.exit_code == 2 and "already exists" in again.output
+
+
+PAIN_CLASHES = [
+    ("[pain]\nthreshold = 2\nresume_level = 2\n", "pain.resume_level: 2 must be at least 0 "
+     "and below threshold (2)"),
+    ("[pain]\nsevere_level = 3\n", "pain.severe_level: 3 must be at least threshold (4)"),
+    ("[pain]\nmin_rest = \"0m\"\n", "pain.min_rest: must be longer than 0"),
+    ('[people.pain]\nthreshold = 2\n', "people[0].pain: resume_level 2 must be at least 0 "
+     "and below threshold (2) (resume_level comes from [pain])"),
+    ('[people.pain]\nsevere_level = 3\n', "people[0].pain.severe_level: 3 must be at least "
+     "threshold (4)"),
+    ('[people.pain]\nresume_report_age = "0h"\n',
+     "people[0].pain.resume_report_age: must be longer than 0"),
+]
+
+
+@pytest.mark.parametrize(("table", "expected"), PAIN_CLASHES, ids=[c[1][:30] for c in PAIN_CLASHES])
+def test_pain_numbers_that_cannot_work_together_name_the_key(tmp_path: Path, table: str,
+                                                             expected: str) -> None:
+    body = VALID.replace("[[people.routines]]", table + "\n[[people.routines]]", 1) \
+        if table.startswith("[people.pain]") else VALID.replace("[channels]", table + "\n[channels]")
+    path = write(tmp_path, body)
+    code, output = check(path)
+    assert code == 2, output
+    assert f"{path}: {expected}" in output
+    assert "Traceback" not in output
+
+
+def test_people_pain_overrides_key_by_key(tmp_path: Path) -> None:
+    body = VALID.replace("[channels]", '[pain]\nthreshold = 5\ncheckin_at = "09:15"\n\n[channels]')
+    body = body.replace("[[people.routines]]", '[people.pain]\nmin_rest = "72h"\n\n'
+                        "[[people.routines]]", 1)
+    settings = load_settings(write(tmp_path, body))
+    mine = settings.config.person_pain("anna")
+    assert mine.min_rest.total_seconds() == 72 * 3600
+    assert mine.threshold == 5 and str(mine.checkin_at) == "09:15:00"  # kept from [pain]
+    assert mine.severe_level == 7  # the default

@@ -130,6 +130,8 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     except ArgumentError:
         problems.append("service.database: not a database URL (e.g. sqlite:///path/to.db)")
 
+    if config is not None:
+        problems.extend(config.pain_problems())  # rules across keys and tables
     if problems or config is None:
         raise ConfigError([f"{where}: {p}" for p in problems])
     return Settings(

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from heupreminder.catalog import get_entry
+from heupreminder.pain.policy import policy_problems
 from heupreminder.reports.when import DEFAULT_SUMMARY_AT, SummaryAt, parse_summary_at
 from heupreminder.schedule import Schedule, ScheduleError, parse_days, parse_time, validate_cron
 
@@ -163,7 +164,20 @@ class PainConfig(_Strict):
     severe_pause_age: Duration = timedelta(hours=72)
     resume_level: int = Field(default=2, ge=0, le=10)
     min_rest: Duration = timedelta(hours=48)
+    # A resume needs a low report this recent: an early one from the first hours of a
+    # pause says nothing about how the hip is now.
+    resume_report_age: Duration = timedelta(hours=24)
     checkin_at: TimeOfDay = time(10, 0)  # the daily "how is your hip?" while paused
+
+    def overridden_by(self, person: PainConfig | None) -> PainConfig:
+        """These numbers with the keys `person` sets replaced, key by key."""
+        if person is None:
+            return self
+        return self.model_copy(update={k: getattr(person, k) for k in person.model_fields_set})
+
+    def problems(self) -> list[tuple[str, str]]:
+        """``(key, message)`` for every cross-field rule of the policy these numbers break."""
+        return policy_problems(self)
 
 
 class RoutineConfig(_Strict):
@@ -230,7 +244,7 @@ class PersonConfig(_Strict):
     quiet_hours: QuietHours = None
     # Told when pain is severe and keeps going (optional).
     caregiver_channels: list[str] = []
-    pain: PainConfig | None = None  # overrides [pain] for this person
+    pain: PainConfig | None = None  # overrides [pain] for this person, key by key
     # The weekly progress summary: "sun 18:00" or "off"; unset: [service] summary.
     summary: WeeklyAt = None
     routines: list[RoutineConfig] = []
@@ -272,8 +286,31 @@ class Config(_Strict):
         return person.summary if "summary" in person.model_fields_set else self.service.summary
 
     def person_pain(self, person_id: str) -> PainConfig:
+        """[pain] with the keys of the person's own [people.pain] table on top."""
         person = self.person(person_id)
-        return person.pain if person and person.pain else self.pain
+        return self.pain.overridden_by(person.pain if person else None)
+
+    def pain_problems(self) -> list[str]:
+        """The pain numbers that cannot work together, by key path (`people[0].pain.x`).
+
+        Checked per person on the merged numbers, since a person who sets only
+        `threshold = 2` may clash with the installation's `resume_level`.
+        """
+        shared = self.pain.problems()
+        found = [f"pain.{key}: {message}" for key, message in shared]
+        for index, person in enumerate(self.people):
+            if person.pain is None:
+                continue
+            own = person.pain.model_fields_set
+            for key, message in self.pain.overridden_by(person.pain).problems():
+                if (key, message) in shared and not own:
+                    continue  # already reported once under [pain]
+                if key in own:
+                    found.append(f"people[{index}].pain.{key}: {message}")
+                else:
+                    found.append(f"people[{index}].pain: {key} {message} ({key} comes from "
+                                 "[pain])")
+        return found
 
     def person(self, person_id: str) -> PersonConfig | None:
         return next((p for p in self.people if p.id == person_id), None)

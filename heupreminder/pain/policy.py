@@ -79,7 +79,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
-from typing import Literal
+from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
 MAX_LEVEL = 10
@@ -116,11 +116,32 @@ class PainPolicy:
 
     def __post_init__(self) -> None:
         problems = policy_problems(self)
+        if self.rising_reports < 2:
+            problems.append(("rising_reports", f"{self.rising_reports} must be at least 2"))
         if problems:
             raise ValueError("; ".join(f"{name}: {message}" for name, message in problems))
 
 
-def policy_problems(policy: PainPolicy) -> list[tuple[str, str]]:
+class PolicyNumbers(Protocol):
+    """The numbers ``policy_problems()`` checks (a ``PainPolicy`` or the config's table)."""
+
+    @property
+    def threshold(self) -> int: ...
+    @property
+    def severe_level(self) -> int: ...
+    @property
+    def resume_level(self) -> int: ...
+    @property
+    def persist_span(self) -> timedelta: ...
+    @property
+    def severe_pause_age(self) -> timedelta: ...
+    @property
+    def min_rest(self) -> timedelta: ...
+    @property
+    def resume_report_age(self) -> timedelta: ...
+
+
+def policy_problems(policy: PolicyNumbers) -> list[tuple[str, str]]:
     """``(field, message)`` for every rule the numbers break; empty when they can be used.
 
     The config check calls this too, so ``check-config`` and the policy agree.
@@ -134,8 +155,6 @@ def policy_problems(policy: PainPolicy) -> list[tuple[str, str]]:
                          f"({policy.threshold}) and at most {MAX_LEVEL}"))
     if not 1 <= policy.threshold <= MAX_LEVEL:
         problems.append(("threshold", f"{policy.threshold} must be between 1 and {MAX_LEVEL}"))
-    if policy.rising_reports < 2:
-        problems.append(("rising_reports", f"{policy.rising_reports} must be at least 2"))
     for name in ("persist_span", "severe_pause_age", "min_rest", "resume_report_age"):
         if getattr(policy, name) <= timedelta(0):
             problems.append((name, "must be longer than 0"))
