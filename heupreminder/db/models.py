@@ -185,7 +185,11 @@ class PainReport(Base):
     """How a person's hip felt. Never deleted: the policy's evidence."""
 
     __tablename__ = "pain_reports"
-    __table_args__ = (Index("ix_pain_reports_person_at", "person_id", "at"),)
+    __table_args__ = (
+        Index("ix_pain_reports_person_at", "person_id", "at"),
+        # A form posted twice carries the same one-time value: it records once.
+        UniqueConstraint("person_id", "submission", name="uq_pain_report_submission"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     person_id: Mapped[str] = mapped_column(ForeignKey("people.id"))
@@ -196,13 +200,19 @@ class PainReport(Base):
     note: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(16))  # cli | link | api
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    submission: Mapped[str | None] = mapped_column(String(64))  # the form's one-time value
 
 
 class CheckIn(Base):
-    """Done or skipped, for one occurrence (or a routine when none is known)."""
+    """Done or skipped, for one occurrence (or a routine when none is known).
+
+    One answer per occurrence: a second answer replaces the first (the latest wins)."""
 
     __tablename__ = "checkins"
-    __table_args__ = (Index("ix_checkins_person_at", "person_id", "at"),)
+    __table_args__ = (
+        Index("ix_checkins_person_at", "person_id", "at"),
+        UniqueConstraint("occurrence_id", name="uq_checkin_occurrence"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     person_id: Mapped[str] = mapped_column(ForeignKey("people.id"))
