@@ -12,6 +12,7 @@ from sqlalchemy import event, select
 from heupreminder.catalog import STOP_IF_IT_HURTS, get_entry
 from heupreminder.db.models import Delivery, Occurrence, Person, Routine
 from heupreminder.db.sync import sync_config
+from heupreminder.delivery.messages import steps_as_lines
 from heupreminder.scheduler.dispatcher import Dispatcher
 from heupreminder.status import person_status
 from tests.helpers import load, migrated, person_config
@@ -50,7 +51,8 @@ def test_due_reminder_is_sent_once_in_the_persons_language(tmp_path, database_ur
     bridge = get_entry("bridge")
     assert bridge is not None
     assert post["title"] == bridge.title("nl") == "Ochtendbrug"
-    assert post["message"] == bridge.body("nl")
+    # The catalog text with its steps as numbered lines (messages.compose).
+    assert post["message"] == steps_as_lines("bridge", bridge.body("nl"))
     assert post["message"].endswith(STOP_IF_IT_HURTS["nl"])
     [row] = occurrences(sessions)
     assert (row.status, row.due_at) == ("sent", MORNING)

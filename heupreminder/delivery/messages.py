@@ -1,7 +1,13 @@
-"""What a reminder says: title and body in the person's language."""
+"""What a reminder says: title and body in the person's language.
+
+Bodies are plain text in the shape `layout.py` reads: an exercise's steps are
+numbered lines, the one-tap link is a line of its own. Push channels send that
+text as it is; email draws it as paragraphs, a list and buttons.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import cast
@@ -18,6 +24,17 @@ class Message:
 
 _LINK_LINE = {"nl": "Gedaan, overgeslagen of pijn melden: {url}",
               "en": "Done, skipped, or log pain: {url}"}
+
+# Which sentences of a catalog exercise's text are its steps (start, end), the
+# same in both languages (tests/test_email_format.py holds the catalog to it).
+# The sentences before are the greeting, the ones after say why it helps.
+_STEP_SENTENCES: dict[str, tuple[int, int]] = {
+    "bridge": (2, 5),
+    "inner-thigh-squeeze": (0, 2),
+    "outer-thigh": (0, 3),
+    "hip-stretch": (0, 4),
+}
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\u00C0-\u00DD])")
 
 
 def routine_title(routine: RoutineText, locale: str) -> str:
@@ -37,6 +54,36 @@ def with_link(message: Message, locale: str, url: str | None) -> Message:
     return Message(title=message.title, body=f"{message.body}\n\n{line}")
 
 
+def checkin_link_in(line: str) -> tuple[Locale, str, str] | None:
+    """(locale, label, url) if `line` is the one-tap link line `with_link` writes."""
+    for lang, template in _LINK_LINE.items():
+        prefix = template.removesuffix("{url}")
+        if line.startswith(prefix):
+            url = line.removeprefix(prefix).strip()
+            if url.startswith(("http://", "https://")) and " " not in url:
+                return cast(Locale, lang), prefix.rstrip(": "), url
+    return None
+
+
+def steps_as_lines(exercise: str, text: str) -> str:
+    """`text` (a catalog exercise body) with its steps as numbered lines.
+
+    The greeting and the closing stay on lines of their own, the "stop if it
+    hurts" line stays last. An exercise without known steps comes back as it is.
+    """
+    span = _STEP_SENTENCES.get(exercise)
+    first, _, rest = text.partition("\n")
+    sentences = _SENTENCE_END.split(first)
+    if span is None or len(sentences) < span[1]:
+        return text
+    start, end = span
+    lines = [" ".join(sentences[:start])] if start else []
+    lines += [f"{n}. {sentence}" for n, sentence in enumerate(sentences[start:end], start=1)]
+    if sentences[end:]:
+        lines.append(" ".join(sentences[end:]))
+    return "\n".join(lines + ([rest] if rest else []))
+
+
 def _lang(locale: str) -> Locale:
     return cast(Locale, locale if locale in ("nl", "en") else "en")
 
@@ -52,10 +99,9 @@ def compose(routine: RoutineText, locale: str, local_date: date) -> Message:
         entry = get_entry(routine.exercise)
         if entry is None:
             raise LookupError(f"routine {routine.key!r}: exercise {routine.exercise!r} is unknown")
-        return Message(
-            title=entry.title(lang, routine.side),
-            body=entry.body(lang, routine.side, rotation=local_date.toordinal()),
-        )
+        body = entry.body(lang, routine.side, rotation=local_date.toordinal())
+        return Message(title=entry.title(lang, routine.side),
+                       body=steps_as_lines(routine.exercise, body))
     return Message(
         title=routine.title or routine.key,
         body=custom_body(routine.text or "", lang, cast(Kind, routine.kind)),

@@ -1,30 +1,36 @@
 """Send one message to one channel, with one error type.
 
-JSON webhooks (json://, jsons://) go over kept-alive connections
-(`webhook.py`); everything else through Apprise, with a fresh Apprise object
-per send: Apprise throttles a reused plugin object (seconds between sends to
-the same service), which would serialise a morning's reminders.
+- JSON webhooks (json://, jsons://) go over kept-alive connections (`webhook.py`).
+- Email (mailto://, mailtos://) is built here as a real multipart message
+  (`mail.py`) and sent over the connection Apprise parsed from the URL (`smtp.py`).
+- ntfy gets Markdown, tags and the one-tap link as its click action (`push.py`).
+- Everything else goes through Apprise as plain text, with a fresh Apprise
+  object per send: Apprise throttles a reused plugin object (seconds between
+  sends to the same service), which would serialise a morning's reminders.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import apprise
 from apprise.attachment.memory import AttachMemory
 
 from heupreminder.config.loader import Channel
+from heupreminder.delivery.errors import TransportError
+from heupreminder.delivery.mail import Image, build_email
+from heupreminder.delivery.messages import checkin_link_in
+from heupreminder.delivery.push import is_ntfy, ntfy_message, ntfy_url
+from heupreminder.delivery.smtp import address, is_smtp_plugin, send_messages
 from heupreminder.delivery.webhook import WebhookError, post, webhook_for
 from heupreminder.secrets import MASKER
 
+__all__ = ["Attachment", "TransportError", "send"]
 
-class TransportError(Exception):
-    """A channel did not take the message. `permanent` errors are not retried."""
-
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
-        super().__init__(message)
-        self.message = message
-        self.permanent = permanent
+# What an image attachment is called in the HTML part, per language.
+_IMAGE_ALT = {"nl": "Grafiek: je pijn en je oefeningen per dag",
+              "en": "Chart: your pain and your exercises per day"}
 
 
 @dataclass(frozen=True)
@@ -36,10 +42,17 @@ class Attachment:
     mimetype: str = "application/octet-stream"
 
 
-def send(channel: Channel, title: str, body: str, attach: Attachment | None = None) -> None:
+def send(channel: Channel, title: str, body: str, attach: Attachment | None = None, *,
+         link: str | None = None, kind: str | None = None, locale: str | None = None) -> None:
     """Deliver to `channel` or raise TransportError (message already masked).
 
-    `attach` goes along where the service supports attachments (email does).
+    `body` is plain text in the shape `layout.py` reads. Optional hints:
+    `link` the one-tap check-in link (a push's tap target; by default the
+    check-in line or first link in `body`), `kind` what the message is
+    (exercise, supplement, tip, rest, resume, checkin, summary, admin: ntfy's
+    tag), `locale` the person's language (by default read from the check-in
+    line, else English). `attach` goes along where the service supports
+    attachments; email shows an image inline.
     """
     webhook = webhook_for(channel.url) if attach is None else None
     if webhook is not None:
@@ -48,9 +61,18 @@ def send(channel: Channel, title: str, body: str, attach: Attachment | None = No
         except WebhookError as exc:
             raise TransportError(MASKER.mask(str(exc))) from None
         return
-    notifier = apprise.Apprise()
-    if not notifier.add(channel.url):
+    url = channel.url
+    if is_ntfy(url):
+        body, click = ntfy_message(body, link)
+        url = ntfy_url(url, click=click, kind=kind)
+    plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
+    if plugin is None:
         raise TransportError(f"Apprise cannot use channel {channel.name!r}", permanent=True)
+    if is_smtp_plugin(plugin):
+        _send_email(plugin, title, body, attach, locale)
+        return
+    notifier = apprise.Apprise()
+    notifier.add(plugin)
     files = None if attach is None else AttachMemory(  # type: ignore[no-untyped-call]
         content=attach.content, name=attach.name, mimetype=attach.mimetype)
     result = notifier.notify(title=title, body=body, attach=files)
@@ -59,6 +81,41 @@ def send(channel: Channel, title: str, body: str, attach: Attachment | None = No
     problems = [entry.message for entry in result.logs() if entry.level in ("WARNING", "ERROR")]
     detail = problems[-1] if problems else "the service did not accept the message"
     raise TransportError(MASKER.mask(_strip_log_prefix(detail)))
+
+
+def _send_email(plugin: Any, title: str, body: str, attach: Attachment | None,
+                locale: str | None) -> None:
+    lang = locale or _locale_of(body)
+    image = None
+    if attach is not None:
+        image = Image(name=attach.name, content=attach.content, mimetype=attach.mimetype,
+                      alt=_IMAGE_ALT.get(lang, _IMAGE_ALT["en"]))
+    sender = address(plugin.from_addr)
+    cc = [address(a, plugin.names) for a in sorted(plugin.cc)]
+    reply_to = [address(a, plugin.names) for a in sorted(plugin.reply_to)]
+    messages = []
+    # One message per recipient, like Apprise: nobody sees the others' addresses.
+    for target in plugin.targets:
+        recipient = address(target)
+        message = build_email(title=title, body=body, sender=sender, recipient=recipient,
+                              cc=cc, reply_to=reply_to, image=image, lang=lang,
+                              headers=dict(plugin.headers))
+        envelope = [recipient.addr_spec, *(a.addr_spec for a in cc), *sorted(plugin.bcc)]
+        messages.append((message, envelope))
+    if not messages:
+        raise TransportError("the email channel names no recipient", permanent=True)
+    try:
+        send_messages(plugin, messages)
+    except TransportError as exc:
+        raise TransportError(MASKER.mask(exc.message), permanent=exc.permanent) from None
+
+
+def _locale_of(body: str) -> str:
+    for line in body.splitlines():
+        found = checkin_link_in(line)
+        if found is not None:
+            return found[0]
+    return "en"
 
 
 def _strip_log_prefix(line: str) -> str:

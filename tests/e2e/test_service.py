@@ -19,15 +19,12 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from heupreminder.catalog import STOP_IF_IT_HURTS, get_entry
+from heupreminder.delivery.messages import steps_as_lines
 from tests.helpers import person_config
 from tests.receivers import HttpInbox, SmtpInbox, free_port, text_of
 
 PASSWORD = "Sup3r-Secret-Mail-Pw"
 ZONE = ZoneInfo("Europe/Amsterdam")
-
-
-def words(text: str) -> list[str]:
-    return text.split()  # mail clients and Apprise may rewrap lines
 
 
 def wait_until(condition: Callable[[], object], timeout: float = 30.0) -> None:
@@ -57,6 +54,21 @@ def service(config: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
                 process.wait()
 
 
+def due_after_ready(process: subprocess.Popen[bytes], log: Path,
+                    rewrite: Callable[[], object]) -> None:
+    """Start the clock at the service's own ready signal, not at process start.
+
+    The service starts with its routine an hour away; once it logs "ready",
+    `rewrite` puts the routine a few seconds ahead and SIGHUP loads it, so a
+    slow start on a busy machine cannot make the reminder due before the
+    service is listening (it then waits for tomorrow).
+    """
+    wait_until(lambda: "heupreminder ready" in log.read_text())
+    rewrite()
+    process.send_signal(signal.SIGHUP)
+    wait_until(lambda: "config reloaded" in log.read_text())
+
+
 def write_config(tmp_path: Path, database_url: str, smtp: SmtpInbox, receiver: HttpInbox,
                  due_in: float = 4.0, locale: str = "nl") -> Path:
     due = (datetime.now(ZONE) + timedelta(seconds=due_in)).strftime("%H:%M:%S")
@@ -73,9 +85,11 @@ def write_config(tmp_path: Path, database_url: str, smtp: SmtpInbox, receiver: H
 
 def test_reminder_arrives_by_email_and_push_and_is_recorded(
         tmp_path: Path, database_url: str, smtp: SmtpInbox, receiver: HttpInbox) -> None:
-    config = write_config(tmp_path, database_url, smtp, receiver)
+    config = write_config(tmp_path, database_url, smtp, receiver, due_in=3600)
     log = tmp_path / "service.log"
     with service(config, log) as process:
+        due_after_ready(process, log, lambda: write_config(
+            tmp_path, database_url, smtp, receiver, due_in=4))
         wait_until(lambda: smtp.messages and receiver.posts)
         time.sleep(1.5)  # anything doubled would arrive now
         process.send_signal(signal.SIGTERM)
@@ -86,11 +100,12 @@ def test_reminder_arrives_by_email_and_push_and_is_recorded(
     [mail] = smtp.messages
     assert mail["Subject"] == bridge.title("nl")
     assert mail["To"] == "anna@example.org"
-    assert words(text_of(mail)) == words(bridge.body("nl"))
+    body = steps_as_lines("bridge", bridge.body("nl"))  # what compose() sends
+    assert text_of(mail).splitlines() == body.splitlines()  # every line kept
     assert STOP_IF_IT_HURTS["nl"] in text_of(mail)
     assert smtp.logins == [("heup", PASSWORD)]
     [push] = receiver.posts
-    assert (push["title"], push["message"]) == (bridge.title("nl"), bridge.body("nl"))
+    assert (push["title"], push["message"]) == (bridge.title("nl"), body)
 
     engine = create_engine(database_url)
     with engine.connect() as connection:
@@ -114,8 +129,11 @@ def test_reminder_arrives_by_email_and_push_and_is_recorded(
 
 def test_english_person_gets_english_text(
         tmp_path: Path, database_url: str, smtp: SmtpInbox, receiver: HttpInbox) -> None:
-    config = write_config(tmp_path, database_url, smtp, receiver, due_in=3, locale="en")
-    with service(config, tmp_path / "service.log") as process:
+    config = write_config(tmp_path, database_url, smtp, receiver, due_in=3600, locale="en")
+    log = tmp_path / "service.log"
+    with service(config, log) as process:
+        due_after_ready(process, log, lambda: write_config(
+            tmp_path, database_url, smtp, receiver, due_in=3, locale="en"))
         wait_until(lambda: smtp.messages)
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
