@@ -43,11 +43,11 @@ def test_summary_email_arrives_with_the_chart(tmp_path: Path, database_url: str,
     with sessions.begin() as session:
         assert queue_summaries(session, settings, now) == 1
     dispatcher = Dispatcher(sessions, lambda: settings, "test-node", clock=lambda: now)
-    [notice_id] = dispatcher.claim_notices(10)
+    [notice_id] = dispatcher.claim_notices(dispatcher.clock(), 10)
     assert dispatcher.deliver_notice(notice_id) == "sent"
     with sessions() as session:
         notice = session.get(Notice, notice_id)
-        assert notice is not None and notice.status == "sent" and notice.error is None
+        assert notice is not None and notice.status == "sent" and notice.reason is None
 
     # Email: the whole summary, and the chart as a PNG of the promised size.
     [message] = smtp.messages
@@ -88,7 +88,7 @@ def test_without_public_url_push_gets_the_whole_text(tmp_path: Path, database_ur
     with sessions.begin() as session:
         assert queue_summaries(session, settings, MOMENT) == 1
     dispatcher = Dispatcher(sessions, lambda: settings, "test-node", clock=lambda: MOMENT)
-    for notice_id in dispatcher.claim_notices(10):
+    for notice_id in dispatcher.claim_notices(dispatcher.clock(), 10):
         assert dispatcher.deliver_notice(notice_id) == "sent"
     [push] = receiver.posts
     assert push["title"] == "Your week at a glance"

@@ -48,3 +48,12 @@ def queue_notice(session: Session, person_id: str | None, kind: str, dedupe_key:
     session.add(new_notice(person_id, kind, dedupe_key, title, body, channels=channels,
                            now=now))
     return True
+
+
+def queue_admin_notice(session: Session, admin_channel: str | None, dedupe_key: str,
+                       title: str, body: str, *, now: datetime) -> bool:
+    """A message for whoever runs the service, if `[service] admin_channel` is set."""
+    if not admin_channel:
+        return False
+    return queue_notice(session, None, "admin", dedupe_key, title, body,
+                        channels=[admin_channel], now=now)

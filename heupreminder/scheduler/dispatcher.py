@@ -43,12 +43,13 @@ from heupreminder.db.models import (
     RoutineText,
     utcnow,
 )
+from heupreminder.delivery import outages
 from heupreminder.delivery.messages import Message, compose, with_link
 from heupreminder.delivery.sender import Attachment, TransportError, send
 from heupreminder.delivery.webhook import Webhook, webhook_for
 from heupreminder.ops import metrics
 from heupreminder.pain.records import active_pauses_by_person, covering
-from heupreminder.reports.weekly import OutgoingSummary, outgoing_summary
+from heupreminder.reports.weekly import outgoing_summary
 from heupreminder.schedule import Schedule, cached_schedule, next_due
 from heupreminder.web.links import LinkSigner, LinkTarget, checkin_url, link_secret
 
@@ -58,6 +59,7 @@ log = logging.getLogger(__name__)
 # paths cost about a third more per row).
 ROUTINES = cast(Table, Routine.__table__)
 OCCURRENCES = cast(Table, Occurrence.__table__)
+NOTICES = cast(Table, Notice.__table__)
 DELIVERIES = cast(Table, Delivery.__table__)
 
 BATCH = 500
@@ -65,8 +67,6 @@ BATCH = 500
 BACKOFF_SECONDS = (2.0, 5.0, 15.0, 30.0, 60.0)
 # After very long downtime, stop recording every missed occurrence one by one.
 MAX_MISSED_ROWS = 100
-# A rest or resume notice is still worth sending this long after it was decided.
-NOTICE_DEADLINE = timedelta(hours=12)
 
 
 class Dispatcher:
@@ -85,9 +85,6 @@ class Dispatcher:
         self.clock = clock  # tests drive time; the service uses the real clock
         self._postgres = sessions.kw["bind"].dialect.name == "postgresql"
         self._signer: LinkSigner | None = None
-        # Told when every channel of a person failed (the service tells the admin).
-        self.on_all_channels_failed: Callable[[str, dict[str, str]], None] = (
-            lambda _context, _errors: None)
 
     # -- unit 1: routines -> occurrence rows --------------------------------
 
@@ -153,33 +150,36 @@ class Dispatcher:
     def recover_expired_claims(self, now: datetime, *, all_claims: bool = False) -> int:
         """Put sends whose lease ran out (a dead node) back in the queue.
 
-        `all_claims` is for start-up on SQLite, where only one process runs,
-        so every open claim belongs to a process that is gone.
+        Reminders and notices alike. `all_claims` is for start-up on SQLite,
+        where only one process runs, so every open claim belongs to a process
+        that is gone.
         """
-        condition = Occurrence.status == OccurrenceStatus.SENDING
-        if not all_claims:
-            condition = condition & (Occurrence.claimed_until < now)
+        count = 0
         with self.sessions.begin() as session:
-            count = changed_rows(session.execute(
-                update(Occurrence).where(condition).values(
-                    status=OccurrenceStatus.PENDING, claimed_by=None, claimed_until=None,
-                    outcome_unknown=True)
-            ))
+            for table in (OCCURRENCES, NOTICES):
+                condition = table.c.status == OccurrenceStatus.SENDING
+                if not all_claims:
+                    condition = condition & (table.c.claimed_until < now)
+                count += changed_rows(session.execute(
+                    update(table).where(condition).values(
+                        status=OccurrenceStatus.PENDING, claimed_by=None, claimed_until=None,
+                        outcome_unknown=True)
+                ))
         if count:
-            log.warning("%d reminder(s) were being sent when a process stopped; "
+            log.warning("%d message(s) were being sent when a process stopped; "
                         "resending to channels without a recorded result", count)
         return int(count)
 
     def expire_overdue(self, now: datetime) -> None:
-        """Record pending reminders whose deadline has passed as missed."""
+        """Record pending reminders and notices whose deadline has passed as missed."""
         with self.sessions.begin() as session:
-            session.execute(
-                update(OCCURRENCES)
-                .where(_occurrences.status == OccurrenceStatus.PENDING,
-                       _occurrences.deadline < now)
-                .values(status=OccurrenceStatus.MISSED, finished_at=now,
-                        reason="not sent before its deadline (catch_up)")
-            )
+            for table, why in ((OCCURRENCES, "catch_up"), (NOTICES, "notices: 12 h")):
+                session.execute(
+                    update(table)
+                    .where(table.c.status == OccurrenceStatus.PENDING, table.c.deadline < now)
+                    .values(status=OccurrenceStatus.MISSED, finished_at=now,
+                            reason=f"not sent before its deadline ({why})")
+                )
 
     def claim(self, now: datetime, limit: int, *, expire: bool = True) -> list[int]:
         """Atomically take up to `limit` pending occurrences that are due to send.
@@ -192,12 +192,21 @@ class Dispatcher:
             return []
         if expire:
             self.expire_overdue(now)
+        return self._claim(OCCURRENCES, now, limit)
+
+    def claim_notices(self, now: datetime, limit: int) -> list[int]:
+        """Atomically take up to `limit` notices that are due to send (as `claim`)."""
+        if limit <= 0:
+            return []
+        return self._claim(NOTICES, now, limit)
+
+    def _claim(self, table: Table, now: datetime, limit: int) -> list[int]:
         with self.sessions.begin() as session:
             candidates = (
-                select(Occurrence.id)
-                .where(Occurrence.status == OccurrenceStatus.PENDING, Occurrence.send_at <= now,
-                       Occurrence.deadline >= now)
-                .order_by(Occurrence.send_at)
+                select(table.c.id)
+                .where(table.c.status == OccurrenceStatus.PENDING, table.c.send_at <= now,
+                       table.c.deadline >= now)
+                .order_by(table.c.send_at)
                 .limit(limit)
             )
             if self._postgres:
@@ -209,31 +218,39 @@ class Dispatcher:
             # One UPDATE ... WHERE status = 'pending': if two nodes race for the
             # same row, the database lets exactly one of them change it.
             claimed = session.scalars(
-                update(OCCURRENCES)
-                .where(_occurrences.id.in_(candidates.scalar_subquery()),
-                       _occurrences.status == OccurrenceStatus.PENDING)
+                update(table)
+                .where(table.c.id.in_(candidates.scalar_subquery()),
+                       table.c.status == OccurrenceStatus.PENDING)
                 .values(status=OccurrenceStatus.SENDING, claimed_by=self.node_id,
                         claimed_until=now + self.settings().config.service.lease)
-                .returning(_occurrences.id)
+                .returning(table.c.id)
             ).all()
         return list(claimed)
 
+    def notice_due(self, now: datetime) -> bool:
+        """True if a notice waits to be sent (one indexed lookup: the outbox poll)."""
+        with self.sessions() as session:
+            return session.scalar(select(Notice.id).where(
+                Notice.status == OccurrenceStatus.PENDING, Notice.send_at <= now).limit(1)
+            ) is not None
+
     def next_wake(self, ahead: timedelta = timedelta(0)) -> datetime | None:
         """The earliest time there is work: a routine to schedule (`ahead` of its
-        due time, as in schedule_due) or a reminder to send."""
+        due time, as in schedule_due), a reminder or notice to send, or a lease
+        to take over."""
         with self.sessions() as session:
             routine_due = session.scalar(select(func.min(Routine.next_due_at)))
             if routine_due is not None:
                 routine_due -= ahead
-            held = session.scalar(
-                select(func.min(Occurrence.send_at)).where(
-                    Occurrence.status == OccurrenceStatus.PENDING))
-            # A lease running out (a dead node's claim) is work too: take it over then.
-            lease_ends = session.scalar(
-                select(func.min(Occurrence.claimed_until)).where(
-                    Occurrence.status == OccurrenceStatus.SENDING))
-        times = [t for t in (routine_due, held, lease_ends) if t is not None]
-        return min(times) if times else None
+            times = [routine_due]
+            for table in (OCCURRENCES, NOTICES):
+                times.append(session.scalar(select(func.min(table.c.send_at)).where(
+                    table.c.status == OccurrenceStatus.PENDING)))
+                # A lease running out (a dead node's claim) is work too: take it over then.
+                times.append(session.scalar(select(func.min(table.c.claimed_until)).where(
+                    table.c.status == OccurrenceStatus.SENDING)))
+        known = [t for t in times if t is not None]
+        return min(known) if known else None
 
     # -- unit 3: send claimed occurrences -----------------------------------------
     #
@@ -304,7 +321,7 @@ class Dispatcher:
                     continue
                 previous = tried.get(row.occurrence_id, {})
                 jobs.append(SendJob(
-                    occurrence_id=row.occurrence_id, person_id=row.person_id,
+                    row_id=row.occurrence_id, person_id=row.person_id,
                     routine_key=row.key, title=message.title, body=message.body,
                     due_at=row.due_at, deadline=row.deadline,
                     channels=[c for c in row.channels
@@ -324,10 +341,11 @@ class Dispatcher:
         permanent: set[str] = set()
         for name in job.channels:
             channel = settings.channels.get(name)
+            body, attach = job.variants.get(name, (job.body, None))
             try:
                 if channel is None:
                     raise TransportError(f"channel {name!r} is not configured", permanent=True)
-                send(channel, job.title, job.body)
+                send(channel, job.title, body, attach)
                 errors[name] = None
             except TransportError as exc:
                 errors[name] = exc.message
@@ -336,7 +354,10 @@ class Dispatcher:
         return SendResult(job=job, errors=errors, permanent=permanent)
 
     def webhooks_for(self, job: SendJob) -> dict[str, Webhook] | None:
-        """Every channel of `job` as a kept-alive webhook, or None if one needs Apprise."""
+        """Every channel of `job` as a kept-alive webhook, or None if one needs Apprise
+        (or the job says something different per channel, like the weekly summary)."""
+        if job.variants:
+            return None
         channels = self.settings().channels
         webhooks = {}
         for name in job.channels:
@@ -348,66 +369,68 @@ class Dispatcher:
         return webhooks
 
     def record(self, results: list[SendResult]) -> list[str]:
-        """Write a batch of send results: deliveries, and each occurrence's outcome."""
+        """Write a batch of send results: each channel's result, and each reminder's
+        or notice's outcome (sent, failed, or pending again for a later try)."""
         if not results:
             return []
         settings, now = self.settings(), self.clock()
         outcomes, occurrence_updates, new_deliveries, changed_deliveries = [], [], [], []
+        notice_updates: list[dict[str, Any]] = []
+        final_failures: dict[str, str] = {}  # channel -> error, for the admin
+        delivered: set[str] = set()
         with self.sessions.begin() as session:
             for result in results:
                 job = result.job
                 extra = {"person": job.person_id, "routine": job.routine_key}
-                retry_at: datetime | None = None
                 for name, error in result.errors.items():
-                    attempts = job.attempts.get(name, 0) + 1
-                    row = {"occurrence_id": job.occurrence_id, "channel": name,
-                           "status": "failed" if error else "sent", "attempts": attempts,
-                           "error": error, "finished_at": now}
-                    if name in job.attempts:  # prepare() found its row: tried before
-                        changed_deliveries.append({f"new_{k}": v for k, v in row.items()})
-                    else:
-                        new_deliveries.append(row)
                     channel = settings.channels.get(name)
                     metrics.record_delivery(
                         metrics.channel_type(channel.masked_url if channel else ""),
                         error, job.due_at)
-                    if error and name not in result.permanent:
-                        wait = BACKOFF_SECONDS[min(attempts - 1, len(BACKOFF_SECONDS) - 1)]
-                        when = now + timedelta(seconds=wait)
-                        if when <= job.deadline and (retry_at is None or when < retry_at):
-                            retry_at = when
+                    if error is None:
+                        delivered.add(name)
+                retry_at = _next_try(result, now)
                 failed = {n: e for n, e in result.errors.items() if e is not None}
-                sent = job.already_sent + [n for n, e in result.errors.items() if e is None]
-                context = f"{job.person_id}/{job.routine_key}"
+                if job.notice:
+                    notice_updates.append(_notice_outcome(job, result, retry_at, now))
+                else:
+                    for name, error in result.errors.items():
+                        row = {"occurrence_id": job.row_id, "channel": name,
+                               "status": "failed" if error else "sent",
+                               "attempts": job.attempts.get(name, 0) + 1,
+                               "error": error, "finished_at": now}
+                        if name in job.attempts:  # prepare() found its row: tried before
+                            changed_deliveries.append({f"new_{k}": v for k, v in row.items()})
+                        else:
+                            new_deliveries.append(row)
+                    occurrence_updates.append(_occurrence_outcome(result, retry_at, now))
+                what = "notice" if job.notice else "reminder"
                 if retry_at is not None:
-                    # Try again later, only the channels that failed.
-                    occurrence_updates.append({
-                        "id": job.occurrence_id, "status": OccurrenceStatus.PENDING,
-                        "send_at": retry_at, "claimed_by": None, "claimed_until": None,
-                        "reason": "retrying: " + "; ".join(f"{n}: {e}" for n, e in failed.items())})
-                    log.info("%s: %s failed, trying again at %s", context, ", ".join(failed),
+                    log.info("%s: %s failed, trying again at %s", job.context, ", ".join(failed),
                              retry_at.isoformat(timespec="seconds"), extra=extra)
                     outcomes.append("retry")
                     continue
+                final_failures.update(failed)
+                sent = job.already_sent + [n for n, e in result.errors.items() if e is None]
                 status = OccurrenceStatus.SENT if sent else OccurrenceStatus.FAILED
-                occurrence_updates.append({
-                    "id": job.occurrence_id, "status": status, "finished_at": now,
-                    "claimed_by": None, "claimed_until": None,
-                    "reason": "; ".join(f"{n}: {e}" for n, e in failed.items()) or None})
                 for name, error in failed.items():
-                    log.warning("%s: not delivered to %s: %s", context, name, error, extra=extra)
+                    log.warning("%s: %s not delivered to %s: %s", job.context, what, name, error,
+                                extra=extra)
                 summary = [f"{n} ok (earlier)" for n in job.already_sent] + [
                     f"{n} {'ok' if e is None else 'failed'}" for n, e in result.errors.items()]
-                log.info("%s: reminder %s (%s)", context, status.value, ", ".join(summary),
+                log.info("%s: %s %s (%s)", job.context, what, status.value, ", ".join(summary),
                          extra=extra)
-                if status == OccurrenceStatus.FAILED:
-                    self.on_all_channels_failed(context, failed)
                 outcomes.append(status.value)
             if new_deliveries:
                 _insert_deliveries(session, new_deliveries, postgres=self._postgres)
             if changed_deliveries:
                 session.execute(_UPDATE_DELIVERY, changed_deliveries)
             _update_occurrences(session, occurrence_updates)
+            for change in notice_updates:
+                session.execute(update(NOTICES).where(NOTICES.c.id == change.pop("id"))
+                                .values(change))
+            outages.note_results(session, settings, final_failures, delivered, now,
+                                 postgres=self._postgres)
         return outcomes
 
     def deliver(self, occurrence_id: int) -> str:
@@ -423,32 +446,68 @@ class Dispatcher:
             return "skipped" if status == OccurrenceStatus.SKIPPED else "lost-claim"
         return self.record([self.send_job(jobs[0])])[0]
 
-    def send_with_retries(
-        self, settings: Settings, name: str, title: str, body: str, deadline: datetime,
-        context: str, on_attempt: Callable[[], None] | None = None,
-        attach: Attachment | None = None,
-    ) -> tuple[int, str | None]:
-        """Try one channel with backoff until it works, fails for good, or the deadline."""
-        channel = settings.channels.get(name)
-        attempts = 0
-        while True:
-            attempts += 1
-            if on_attempt is not None:
-                on_attempt()
-            try:
-                if channel is None:
-                    raise TransportError(f"channel {name!r} is not configured", permanent=True)
-                send(channel, title, body, attach)
-                return attempts, None
-            except TransportError as exc:
-                wait = BACKOFF_SECONDS[min(attempts - 1, len(BACKOFF_SECONDS) - 1)]
-                if exc.permanent or self.clock() + timedelta(seconds=wait) > deadline:
-                    log.warning("%s: not delivered to %s: %s", context, name, exc.message)
-                    return attempts, exc.message
-                log.info("%s: %s failed (%s), trying again in %.0f s",
-                         context, name, exc.message, wait)
-                if self.stopping.wait(wait):
-                    return attempts, exc.message
+    def deliver_notice(self, notice_id: int) -> str:
+        """Prepare, send and record one claimed notice (tests and small runs).
+
+        Returns "sent", "failed", "retry" or "lost-claim".
+        """
+        jobs = self.prepare_notices([notice_id])
+        return self.record([self.send_job(jobs[0])])[0] if jobs else "lost-claim"
+
+    def prepare_notices(self, notice_ids: list[int]) -> list[SendJob]:
+        """Turn claimed notices into send jobs, like `prepare` does for reminders.
+
+        The check-in gets its one-tap link here, and the weekly summary its
+        chart (attached for email, a link for push), so both are made when
+        they are sent, not when they were decided.
+        """
+        if not notice_ids:
+            return []
+        settings = self.settings()
+        jobs: list[SendJob] = []
+        with self.sessions.begin() as session:
+            notices = session.scalars(select(Notice).where(
+                Notice.id.in_(notice_ids), Notice.claimed_by == self.node_id,
+                Notice.status == OccurrenceStatus.SENDING)).all()
+            people = {p.id: p for p in session.scalars(select(Person).where(
+                Person.id.in_({n.person_id for n in notices if n.person_id})))}
+            for notice in notices:
+                person = people.get(notice.person_id or "")
+                try:
+                    body, variants = self._notice_text(session, settings, notice, person)
+                except Exception as exc:  # e.g. the chart cannot be drawn: fail alone, once
+                    log.error("%s notice %d cannot be composed: %s", notice.kind, notice.id, exc)
+                    notice.status = OccurrenceStatus.FAILED
+                    notice.reason = f"cannot be composed: {exc}"
+                    notice.finished_at, notice.claimed_by, notice.claimed_until = (
+                        self.clock(), None, None)
+                    continue
+                previous = notice.deliveries or {}
+                jobs.append(SendJob(
+                    row_id=notice.id, notice=True, person_id=notice.person_id or "admin",
+                    routine_key=notice.kind, title=notice.title, body=body,
+                    due_at=notice.created_at, deadline=notice.deadline,
+                    channels=[c for c in notice.channels
+                              if previous.get(c, {}).get("status") != "sent"],
+                    already_sent=[c for c, r in previous.items() if r.get("status") == "sent"],
+                    attempts={c: int(r.get("attempts", 0)) for c, r in previous.items()},
+                    variants=variants, results=dict(previous)))
+        return jobs
+
+    def _notice_text(self, session: Session, settings: Settings, notice: Notice,
+                     person: Person | None,
+                     ) -> tuple[str, dict[str, tuple[str, Attachment | None]]]:
+        """The notice's body, and per channel a different body and attachment if any."""
+        if person is None:
+            return notice.body, {}
+        if notice.kind == "checkin":
+            link = self._link(settings, person.id, None)
+            return with_link(Message(notice.title, notice.body), person.locale, link).body, {}
+        if notice.kind == "summary":
+            summary = outgoing_summary(session, self.sessions, settings, notice, person)
+            return notice.body, {name: summary.for_channel(settings.channels.get(name))
+                                 for name in notice.channels}
+        return notice.body, {}
 
     def _link(self, settings: Settings, person_id: str, occurrence_id: int | None) -> str | None:
         public_url = settings.config.service.public_url
@@ -459,60 +518,15 @@ class Dispatcher:
                                       settings.config.service.link_lifetime)
         return checkin_url(public_url, self._signer.token(LinkTarget(person_id, occurrence_id)))
 
-    def claim_notices(self, limit: int) -> list[int]:
-        """Atomically take up to `limit` pending notices (compare-and-set, like claim)."""
-        if limit <= 0:
-            return []
-        with self.sessions.begin() as session:
-            candidates = (select(Notice.id).where(Notice.status == "pending")
-                          .order_by(Notice.id).limit(limit))
-            return list(session.scalars(
-                update(Notice)
-                .where(Notice.id.in_(candidates.scalar_subquery()), Notice.status == "pending")
-                .values(status="sending")
-                .returning(Notice.id)).all())
-
-    def deliver_notice(self, notice_id: int) -> str:
-        settings = self.settings()
-        with self.sessions() as session:
-            notice = session.get(Notice, notice_id)
-            if notice is None:
-                return "gone"
-            title, body, channels = notice.title, notice.body, list(notice.channels)
-            context = f"{notice.person_id}/{notice.kind}"
-            person = session.get(Person, notice.person_id)
-            if notice.kind == "checkin" and person is not None:
-                body = with_link(Message(title, body), person.locale,
-                                 self._link(settings, person.id, None)).body
-            deadline = notice.created_at + NOTICE_DEADLINE
-            # The weekly summary: the chart attached for email, a link for push.
-            summary: OutgoingSummary | None = None
-            if notice.kind == "summary" and person is not None:
-                summary = outgoing_summary(session, self.sessions, settings, notice, person)
-        errors = {}
-        for name in channels:
-            text, attach = (summary.for_channel(settings.channels.get(name)) if summary
-                            else (body, None))
-            _, error = self.send_with_retries(settings, name, title, text, deadline, context,
-                                              attach=attach)
-            if error:
-                errors[name] = error
-        status = "failed" if errors and len(errors) == len(channels) else "sent"
-        with self.sessions.begin() as session:
-            session.execute(update(Notice).where(Notice.id == notice_id).values(
-                status=status, sent_at=self.clock(),
-                error="; ".join(f"{n}: {e}" for n, e in errors.items()) or None))
-        log.info("%s: notice %s", context, status)
-        return status
-
 
 @dataclass
 class SendJob:
-    """One claimed occurrence, ready to send: no database needed from here on."""
+    """One claimed reminder (an occurrence) or notice, ready to send: no database
+    needed from here on."""
 
-    occurrence_id: int
+    row_id: int  # the occurrence's id, or the notice's when `notice` is True
     person_id: str
-    routine_key: str
+    routine_key: str  # a notice's kind
     title: str
     body: str
     due_at: datetime
@@ -520,6 +534,16 @@ class SendJob:
     channels: list[str]  # still to do
     already_sent: list[str]  # succeeded on an earlier try: never again
     attempts: dict[str, int] = field(default_factory=dict)
+    notice: bool = False
+    # Per channel, a different body and an attachment (the weekly summary's chart).
+    variants: dict[str, tuple[str, Attachment | None]] = field(default_factory=dict)
+    # A notice's earlier per-channel results, kept beside the new ones.
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def context(self) -> str:
+        """Who and what, for log lines: "anna/bridge", "anna/rest notice"."""
+        return f"{self.person_id}/{self.routine_key}" + (" notice" if self.notice else "")
 
 
 @dataclass
@@ -527,6 +551,54 @@ class SendResult:
     job: SendJob
     errors: dict[str, str | None]  # per channel tried: None = delivered
     permanent: set[str]
+
+
+def _next_try(result: SendResult, now: datetime) -> datetime | None:
+    """When to try the failed channels again, or None if not (done, or out of time).
+
+    Never by sleeping in a thread: the row goes back to pending with a later
+    send_at, so a failing or hanging service holds nothing others need.
+    """
+    job, retry_at = result.job, None
+    for name, error in result.errors.items():
+        if error is None or name in result.permanent:
+            continue
+        attempts = job.attempts.get(name, 0) + 1
+        when = now + timedelta(seconds=backoff(attempts))
+        if when <= job.deadline and (retry_at is None or when < retry_at):
+            retry_at = when
+    return retry_at
+
+
+def backoff(attempts: int) -> float:
+    """Seconds to wait after the `attempts`-th failed try of a channel."""
+    return BACKOFF_SECONDS[min(attempts - 1, len(BACKOFF_SECONDS) - 1)]
+
+
+def _occurrence_outcome(result: SendResult, retry_at: datetime | None,
+                        now: datetime) -> dict[str, Any]:
+    """A reminder's (or notice's) new row values after a try."""
+    job = result.job
+    reasons = "; ".join(f"{n}: {e}" for n, e in result.errors.items() if e is not None)
+    if retry_at is not None:  # try again later, only the channels that failed
+        return {"id": job.row_id, "status": OccurrenceStatus.PENDING, "send_at": retry_at,
+                "claimed_by": None, "claimed_until": None, "reason": "retrying: " + reasons}
+    sent = job.already_sent or any(e is None for e in result.errors.values())
+    return {"id": job.row_id, "finished_at": now, "claimed_by": None, "claimed_until": None,
+            "status": OccurrenceStatus.SENT if sent else OccurrenceStatus.FAILED,
+            "reason": reasons or None}
+
+
+def _notice_outcome(job: SendJob, result: SendResult, retry_at: datetime | None,
+                    now: datetime) -> dict[str, Any]:
+    """The notice's new row values: its occurrence outcome plus the channels' results."""
+    change = _occurrence_outcome(result, retry_at, now)
+    deliveries = dict(job.results)
+    for name, error in result.errors.items():
+        deliveries[name] = {"status": "failed" if error else "sent",
+                            "attempts": job.attempts.get(name, 0) + 1, "error": error,
+                            "at": now.isoformat(timespec="seconds")}
+    return change | {"deliveries": deliveries}
 
 
 _routines, _occurrences = ROUTINES.c, OCCURRENCES.c

@@ -40,14 +40,21 @@ from heupreminder.config.loader import ConfigError, Settings, load_settings
 from heupreminder.db.engine import changed_rows, make_engine, make_sessionmaker
 from heupreminder.db.lock import SQLiteLock
 from heupreminder.db.migrate import upgrade
-from heupreminder.db.models import Occurrence, OccurrenceStatus, ServiceState, utcnow
+from heupreminder.db.models import OccurrenceStatus, ServiceState, utcnow
 from heupreminder.db.sync import schedule_unscheduled, sync_config
+from heupreminder.delivery.outbox import queue_admin_notice
 from heupreminder.delivery.sending_process import Send, SendingProcess
 from heupreminder.delivery.webhook import CLIENT, CONNECTIONS, Webhook, webhook_for
 from heupreminder.ops import systemd
 from heupreminder.pain.records import housekeeping
 from heupreminder.reports.weekly import queue_summaries
-from heupreminder.scheduler.dispatcher import Dispatcher, SendJob, SendResult
+from heupreminder.scheduler.dispatcher import (
+    NOTICES,
+    OCCURRENCES,
+    Dispatcher,
+    SendJob,
+    SendResult,
+)
 from heupreminder.secrets import MASKER, install_masker
 
 if TYPE_CHECKING:
@@ -61,6 +68,9 @@ TICK_SECONDS = 1.0
 # Look at the database at least this often even when nothing is known to be
 # due, so changes made by other processes (CLI, another node) are picked up.
 MAX_SLEEP = timedelta(seconds=30)
+# How often an idle service looks for notices written by other processes (one
+# indexed lookup): a rest message decided in the CLI goes out within this.
+OUTBOX_POLL = timedelta(seconds=2)
 # Write a routine's occurrence this long before it is due, so a morning
 # burst's database work is done before the burst (config sync drops such
 # early rows if it changes the routine meanwhile).
@@ -126,6 +136,7 @@ class Service:
         self._slots_free = threading.Condition(self._lock)
         self._slots_wanted = 1
         self._next_wake = utcnow()
+        self._next_outbox_poll = utcnow()
         self._woken = threading.Event()  # set by wake(): dispatch on the next tick
         self._reload_requested = threading.Event()
         self._failing_since: datetime | None = None  # dispatch failing since (an outage)
@@ -170,7 +181,6 @@ class Service:
         self.scheduler.start()
         self._start_web()
         self._note_crash_or_start()
-        self.dispatcher.on_all_channels_failed = self._all_channels_failed
         if self._settings.config.service.heartbeat_url:
             self.scheduler.add_job(self._heartbeat, "interval", seconds=HEARTBEAT_SECONDS,
                                    id="heartbeat", max_instances=1, coalesce=True,
@@ -209,7 +219,7 @@ class Service:
             log.warning("stopped with %d send(s) unfinished; they are retried at next start",
                         unfinished)
         elif released:
-            log.info("%d queued reminder(s) handed back for the next start", released)
+            log.info("%d queued message(s) handed back for the next start", released)
         try:
             self._clear_running_marker()
         except Exception:  # the database may be gone; the marker then says "crash"
@@ -238,6 +248,12 @@ class Service:
         self.last_tick = now
         if self.stopping.is_set():
             return
+        if now >= self._next_outbox_poll:
+            # The CLI and other nodes write notices too: a rest message goes out
+            # within seconds of the report that caused it, not at the next 30 s look.
+            self._next_outbox_poll = now + OUTBOX_POLL
+            if self.dispatcher.notice_due(now):
+                self._woken.set()
         if now < self._next_wake and not self._woken.is_set():
             early = (self._next_wake - now).total_seconds()
             # Due before the next tick: wait for it here, so a burst starts on
@@ -301,7 +317,7 @@ class Service:
             crashed = None
         if crashed:
             log.warning("the previous run (%s) did not stop cleanly", crashed)
-            self.tell_admin("heupreminder restarted after a crash",
+            self.tell_admin(f"crash:{crashed}", "heupreminder restarted after a crash",
                             f"The previous run ({crashed}) did not stop cleanly. "
                             "Reminders that were due meanwhile were caught up or recorded "
                             "as missed; see `heupreminder status`.")
@@ -312,22 +328,13 @@ class Service:
             if marker is not None and marker.value == self.node_id:
                 session.delete(marker)
 
-    def _all_channels_failed(self, context: str, errors: dict[str, str]) -> None:
-        self.tell_admin(f"heupreminder: a reminder reached nobody ({context})",
-                        "Every channel failed: "
-                        + "; ".join(f"{name}: {error}" for name, error in errors.items()))
-
-    def tell_admin(self, title: str, body: str) -> None:
-        """Send to the admin channel, if one is configured (in the pool, never blocking)."""
-        name = self._settings.config.service.admin_channel
-        if not name:
-            return
-        deadline = utcnow() + timedelta(minutes=30)
-        try:
-            self.pool.submit(self.dispatcher.send_with_retries, self._settings, name, title,
-                             body, deadline, "admin")
-        except RuntimeError:  # the pool is already shut down: we are stopping
-            log.warning("not telling the admin channel while stopping: %s", title)
+    def tell_admin(self, dedupe_key: str, title: str, body: str) -> None:
+        """Queue a message for the admin channel, if one is configured; it is sent
+        like any notice (leased, retried, taken over after a crash)."""
+        with self.sessions.begin() as session:
+            queue_admin_notice(session, self._settings.config.service.admin_channel,
+                               dedupe_key, title, body, now=utcnow())
+        self.wake()
 
     def _heartbeat(self) -> None:
         url = self._settings.config.service.heartbeat_url
@@ -389,8 +396,6 @@ class Service:
         """
         self.dispatcher.recover_expired_claims(utcnow())
         self.dispatcher.expire_overdue(utcnow())
-        for notice_id in self.dispatcher.claim_notices(self._capacity):
-            self._submit(self.dispatcher.deliver_notice, notice_id)
         more_due = True
         while not self.stopping.is_set():
             now = utcnow()
@@ -399,9 +404,12 @@ class Service:
                 more_due = self.dispatcher.schedule_due(now, SCHEDULE_AHEAD)
             with self._lock:
                 free = self._capacity - self._busy
-            claimed = self.dispatcher.claim(now, free, expire=False)
+            # Notices first: a rest message matters more than a reminder to exercise.
+            notices = self.dispatcher.claim_notices(now, free)
+            claimed = self.dispatcher.claim(now, free - len(notices), expire=False)
+            jobs = self.dispatcher.prepare_notices(notices) + self.dispatcher.prepare(claimed)
             to_webhooks: list[tuple[SendJob, dict[str, Webhook]]] = []
-            for job in self.dispatcher.prepare(claimed):
+            for job in jobs:
                 webhooks = self.dispatcher.webhooks_for(job)
                 if webhooks is None:
                     self._submit(self.dispatcher.send_job, job, self._results.put)
@@ -409,7 +417,7 @@ class Service:
                     to_webhooks.append((job, webhooks))
             if to_webhooks:
                 self._submit_to_webhooks(to_webhooks)
-            if not more_due and len(claimed) < free:
+            if not more_due and len(notices) + len(claimed) < free:
                 break
             self._wait_for_slots(self._capacity // 2)
         self._record_results()
@@ -506,14 +514,18 @@ class Service:
                 or self._capacity - self._busy >= wanted, timeout=1.0)
 
     def _release_own_claims(self, *, outcome_unknown: bool) -> int:
+        """Hand this node's claimed reminders and notices back for the next start."""
+        released = 0
         with self.sessions.begin() as session:
-            return changed_rows(session.execute(
-                update(Occurrence)
-                .where(Occurrence.claimed_by == self.node_id,
-                       Occurrence.status == OccurrenceStatus.SENDING)
-                .values(status=OccurrenceStatus.PENDING, claimed_by=None,
-                        claimed_until=None, outcome_unknown=outcome_unknown)
-            ))
+            for table in (OCCURRENCES, NOTICES):
+                released += changed_rows(session.execute(
+                    update(table)
+                    .where(table.c.claimed_by == self.node_id,
+                           table.c.status == OccurrenceStatus.SENDING)
+                    .values(status=OccurrenceStatus.PENDING, claimed_by=None,
+                            claimed_until=None, outcome_unknown=outcome_unknown)
+                ))
+        return released
 
     # -- config -------------------------------------------------------------------
 

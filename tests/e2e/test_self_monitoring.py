@@ -1,5 +1,5 @@
 """Self-monitoring on the running service: heartbeat pings, and the admin
-channel told when a reminder reaches nobody and after a crash (kill -9)."""
+channel told when a channel stops delivering and after a crash (kill -9)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def test_heartbeat_and_admin_channel(tmp_path: Path, receiver: HttpInbox) -> Non
     log = tmp_path / "service.log"
     with service(config, log) as process:
         wait_until(lambda: receiver.posts, timeout=60)  # after retries at +2 s and +5 s
-        assert "reached nobody (anna/bridge)" in receiver.posts[0]["title"]
+        assert receiver.posts[0]["title"] == "heupreminder: channel 'phone' is not delivering"
         wait_until(lambda: receiver.gets, timeout=30)
         assert receiver.gets[0] == "/ping/a1b2c3d4e5f6"
         process.send_signal(signal.SIGKILL)  # a crash
