@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import click
 
@@ -22,6 +22,7 @@ from heupreminder.config.loader import ConfigError, Settings, load_settings, res
 from heupreminder.config.starter import STARTER_CONFIG
 from heupreminder.ops.logs import setup_logging
 from heupreminder.reports.cli import register as register_report_commands
+from heupreminder.secrets import MASKER
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -57,14 +58,38 @@ def main(log_level: str, log_format: str) -> None:
 @exits_on_config_error
 def run(config_path: str | None) -> None:
     """Run the service until SIGTERM or SIGINT (SIGHUP reloads the config)."""
-    from heupreminder.scheduler.service import Service
+    from sqlalchemy.exc import SQLAlchemyError
 
+    service = _announcing_service()(config_path)
     try:
-        Service(config_path).run()
+        service.run()
+    except SQLAlchemyError as exc:
+        _exit_database_error(exc, service.settings)
     except OSError as exc:
         # Typically the web server's port is taken: say so plainly.
         click.echo(f"heupreminder: cannot start: {exc}", err=True)
         sys.exit(1)
+
+
+def _announcing_service() -> type[Any]:
+    """The service, logging the next reminder due once it is ready.
+
+    A first run otherwise shows "ready" and then nothing for hours.
+    """
+    import logging
+
+    from heupreminder.db.models import utcnow
+    from heupreminder.scheduler.service import Service
+    from heupreminder.upcoming import next_reminder
+
+    class AnnouncingService(Service):
+        def startup(self) -> None:
+            super().startup()
+            with self.sessions() as session:
+                logging.getLogger("heupreminder.upcoming").info(
+                    next_reminder(session, utcnow()))
+
+    return AnnouncingService
 
 
 @main.command()
@@ -108,12 +133,51 @@ def catalog(locale: str) -> None:
 
 
 def open_sessions(settings: Settings) -> Any:
+    """Sessions on the config's database, migrated, with the config's people in it.
+
+    The commands work from the config as soon as it is valid: a person in the
+    config who is not in the database yet (before the first `run`) is added by
+    syncing the config, as `run` would. Once everyone is there, syncing changes
+    stays the service's job (at start and on SIGHUP). A database that cannot be
+    opened ends the command with one line and exit status 1.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
     from heupreminder.db.engine import make_engine, make_sessionmaker
     from heupreminder.db.migrate import upgrade
 
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
-    return make_sessionmaker(engine)
+    try:
+        engine = make_engine(settings.database_url)
+        upgrade(engine)
+        sessions = make_sessionmaker(engine)
+        _add_configured_people(sessions, settings)
+    except (SQLAlchemyError, OSError) as exc:
+        _exit_database_error(exc, settings)
+    return sessions
+
+
+def _add_configured_people(sessions: Any, settings: Settings) -> None:
+    from sqlalchemy import select
+
+    from heupreminder.db.models import Person, utcnow
+    from heupreminder.db.sync import sync_config
+
+    config = settings.config
+    if config.service.manage_people != "config" or not config.people:
+        return
+    with sessions.begin() as session:
+        known = set(session.scalars(select(Person.id)))
+        if any(person.id not in known for person in config.people):
+            sync_config(session, config, utcnow())
+
+
+def _exit_database_error(exc: BaseException, settings: Settings) -> NoReturn:
+    from heupreminder.db.engine import describe_database_error
+
+    message = describe_database_error(exc, settings.masked_database_url,
+                                      settings.database_source)
+    click.echo(f"heupreminder: {MASKER.mask(message)}", err=True)
+    sys.exit(1)
 
 
 @main.command()
@@ -200,11 +264,16 @@ def db() -> None:
 @exits_on_config_error
 def db_upgrade(config_path: str | None) -> None:
     """Bring the database schema up to date (also done at every start)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from heupreminder.db.engine import make_engine
     from heupreminder.db.migrate import head_revision, upgrade
 
     settings = load_settings(config_path)
-    changed = upgrade(make_engine(settings.database_url))
+    try:
+        changed = upgrade(make_engine(settings.database_url))
+    except (SQLAlchemyError, OSError) as exc:
+        _exit_database_error(exc, settings)
     click.echo(f"database {'upgraded to' if changed else 'already at'} {head_revision()}")
 
 

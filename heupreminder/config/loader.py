@@ -19,7 +19,7 @@ import apprise
 import platformdirs
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from heupreminder.config.model import Config
 from heupreminder.delivery import console  # noqa: F401 - registers console:// with Apprise
@@ -54,6 +54,9 @@ class Settings:
     channels: Mapping[str, Channel]
     database_url: str = field(repr=False)
     secrets: frozenset[str] = field(repr=False)
+    # Where the database URL came from, for error messages: the config key,
+    # the environment variable, or the default.
+    database_source: str = "service.database"
 
     @property
     def masked_database_url(self) -> str:
@@ -122,13 +125,15 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     if isinstance(heartbeat, str):
         secrets.update(p for p in heartbeat.split("/")[3:] if len(p) >= 8)  # ping tokens
 
-    database_url = os.environ.get(ENV_DATABASE) or _service_database(raw) or default_database_url()
-    try:
-        parsed = make_url(database_url)
-        if parsed.password:
-            secrets.add(str(parsed.password))
-    except ArgumentError:
-        problems.append("service.database: not a database URL (e.g. sqlite:///path/to.db)")
+    database_url, database_source = _database_url(raw)
+    database_problem = check_database_url(database_url)
+    if database_problem is not None:
+        problems.append(f"{database_source}: {database_problem}")
+    else:
+        database_url = expand_sqlite_home(database_url)
+        password = make_url(database_url).password
+        if password:
+            secrets.add(str(password))
 
     if config is not None:
         problems.extend(config.pain_problems())  # rules across keys and tables
@@ -140,7 +145,49 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         channels=channels,
         database_url=database_url,
         secrets=frozenset(secrets),
+        database_source=database_source,
     )
+
+
+def _database_url(raw: dict[str, Any]) -> tuple[str, str]:
+    """(URL, where it came from): the environment wins, then the config, then the default."""
+    if os.environ.get(ENV_DATABASE):
+        return os.environ[ENV_DATABASE], ENV_DATABASE
+    configured = _service_database(raw)
+    if configured:
+        return configured, "service.database"
+    return default_database_url(), "the default database"
+
+
+def check_database_url(url: str) -> str | None:
+    """What is wrong with `url` before connecting (syntax, a missing driver), or None."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return ("not a database URL (e.g. sqlite:///path/to.db or "
+                "postgresql+psycopg://user@host/name)")
+    try:
+        dialect = parsed.get_dialect()
+    except NoSuchModuleError:
+        return f"unknown database kind {parsed.drivername!r} (use sqlite or postgresql+psycopg)"
+    try:
+        dialect.import_dbapi()
+    except ImportError as exc:
+        driver = getattr(exc, "name", None) or parsed.get_driver_name()
+        if parsed.get_backend_name() == "postgresql":
+            return (f"the PostgreSQL driver ({driver}) is not installed: "
+                    "pip install 'heupreminder[postgres]'")
+        return f"the database driver {driver!r} is not installed"
+    return None
+
+
+def expand_sqlite_home(url: str) -> str:
+    """`sqlite:///~/x.db` means the file in the home folder, as it does for a shell."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not (parsed.database or "").startswith("~"):
+        return url
+    expanded = str(Path(parsed.database or "").expanduser())
+    return parsed.set(database=expanded).render_as_string(hide_password=False)
 
 
 def _service_database(raw: dict[str, Any]) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, cast
 
@@ -15,12 +16,29 @@ def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+            # The same file for the folder, the lock and the connection: `~` expanded.
+            parsed = parsed.set(database=str(Path(parsed.database).expanduser()))
+            Path(parsed.database or "").parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # pre_ping: a server restart must cost one failed check, not a failed send.
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def describe_database_error(exc: BaseException, masked_url: str, source: str) -> str:
+    """One line for a person: which database, where its URL came from, and why it failed.
+
+    `exc` is what connecting raised (an SQLAlchemy error wrapping the driver's,
+    or an OSError such as a folder that cannot be created).
+    """
+    cause = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+    reason = lines[0] if lines else type(cause).__name__
+    # psycopg: 'connection failed: connection to server at "h", port 5433 failed: ...'
+    reason = re.sub(r"^connection failed:\s*", "", reason)
+    reason = re.sub(r"\bFATAL:\s+", "", reason)
+    return f"cannot open the database {masked_url} (from {source}): {reason}"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
