@@ -3,7 +3,7 @@ next time in local time, the last result, and any pause with its reason."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from heupreminder.db.models import (
+    Notice,
     Occurrence,
     OccurrenceStatus,
     PauseRow,
@@ -22,6 +23,8 @@ from heupreminder.progress import adherence
 from heupreminder.schedule import Schedule
 
 ADHERENCE_WINDOW = timedelta(days=14)
+# The messages (rest, resume, check-in, caregiver, summary) shown per person.
+MESSAGES_SHOWN = 10
 
 
 def _describe(schedule: str) -> str:
@@ -76,7 +79,22 @@ def person_status(session: Session, person: Person) -> dict[str, Any]:
             "pauses": [{"scope": p.scope or "all exercises",
                         "since": p.since.astimezone(zone).isoformat(timespec="minutes"),
                         "reason": p.reason} for p in pauses],
+            "messages": recent_messages(session, person.id, zone, now - ADHERENCE_WINDOW),
             "routines": rows}
+
+
+def recent_messages(session: Session, person_id: str, zone: ZoneInfo,
+                    since: datetime) -> list[dict[str, Any]]:
+    """The person's newest notices, each with whether it reached its channels."""
+    notices = session.scalars(
+        select(Notice).where(Notice.person_id == person_id, Notice.created_at >= since)
+        .order_by(Notice.created_at.desc(), Notice.id.desc()).limit(MESSAGES_SHOWN)).all()
+    return [{"kind": n.kind, "title": n.title,
+             "created": n.created_at.astimezone(zone).isoformat(timespec="minutes"),
+             "status": n.status, "reason": n.reason,
+             "channels": {name: result.get("status", "?")
+                          for name, result in (n.deliveries or {}).items()}}
+            for n in notices]
 
 
 def collect_status(sessions: sessionmaker[Session]) -> list[dict[str, Any]]:
@@ -108,4 +126,16 @@ def render_status(people: list[dict[str, Any]]) -> str:
                 if r["last_reason"]:
                     last += f" ({r['last_reason']})"
             lines.append(f"  {r['routine']:<22} {r['schedule']:<18} {next_due:<17} {last}")
+        for message in person.get("messages", []):
+            lines.append("  " + _message_line(message))
     return "\n".join(lines)
+
+
+def _message_line(message: dict[str, Any]) -> str:
+    """E.g. "message rest 2026-01-07 10:00: sent (phone sent, mail failed)"."""
+    line = f"message {message['kind']} {message['created'][:16].replace('T', ' ')}: "
+    line += message["status"]
+    details = [f"{name} {status}" for name, status in message["channels"].items()]
+    if message["status"] in ("pending", "missed", "failed") and message["reason"]:
+        details.append(message["reason"])
+    return line + (f" ({', '.join(details)})" if details else "")
