@@ -138,7 +138,7 @@ _ENTRIES = (
             title="Ochtendbrug",
             summary="De brug voor 's ochtends: maakt je spieren wakker en helpt je houding.",
             bodies=(
-                "Goedemorgen! Tijd voor de brug. Lig op je rug, knieën gebogen en voeten plat "
+                "Tijd voor de brug. Lig op je rug, knieën gebogen en voeten plat "
                 "op de vloer. Span je billen aan en duw je heupen omhoog, houd een paar tellen "
                 "vast en zak langzaam terug. Doe dit zo'n 10 keer. Je spieren worden er wakker "
                 "van en je staat de hele dag steviger rechtop.",
@@ -148,7 +148,7 @@ _ENTRIES = (
             title="Morning bridge",
             summary="Bridge in the morning: wakes up your muscles and helps your posture.",
             bodies=(
-                "Good morning! Time for the bridge. Lie on your back, knees bent, feet flat on "
+                "Time for the bridge. Lie on your back, knees bent, feet flat on "
                 "the floor. Squeeze your buttocks and lift your hips, hold for a few seconds, "
                 "then lower slowly. Do this about 10 times. It wakes up your muscles and helps "
                 "you stand tall for the rest of the day.",

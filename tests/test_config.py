@@ -176,8 +176,10 @@ PAIN_CLASHES = [
 @pytest.mark.parametrize(("table", "expected"), PAIN_CLASHES, ids=[c[1][:30] for c in PAIN_CLASHES])
 def test_pain_numbers_that_cannot_work_together_name_the_key(tmp_path: Path, table: str,
                                                              expected: str) -> None:
-    body = VALID.replace("[[people.routines]]", table + "\n[[people.routines]]", 1) \
-        if table.startswith("[people.pain]") else VALID.replace("[channels]", table + "\n[channels]")
+    if table.startswith("[people.pain]"):
+        body = VALID.replace("[[people.routines]]", table + "\n[[people.routines]]", 1)
+    else:
+        body = VALID.replace("[channels]", table + "\n[channels]")
     path = write(tmp_path, body)
     code, output = check(path)
     assert code == 2, output
