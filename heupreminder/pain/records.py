@@ -8,12 +8,14 @@ transaction writes nothing.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from heupreminder.catalog import Locale
@@ -30,7 +32,16 @@ from heupreminder.db.models import (
     RoutineText,
 )
 from heupreminder.delivery import outbox
-from heupreminder.pain.policy import Decision, PainPolicy, Pause, Report, evaluate, manual_resume
+from heupreminder.pain.policy import (
+    MANUAL,
+    SEVERE_TODAY,
+    Decision,
+    PainPolicy,
+    Pause,
+    Report,
+    evaluate,
+    manual_resume,
+)
 from heupreminder.pain.texts import (
     caregiver_message,
     checkin_message,
@@ -38,8 +49,15 @@ from heupreminder.pain.texts import (
     resume_message,
 )
 
+log = logging.getLogger(__name__)
+
 LOCATIONS = ("groin", "outer", "lower-back", "other")
 SOURCES = ("cli", "link", "api")
+# How long after its time a report stamped ahead is still picked up by housekeeping
+# (reports may be stamped up to 5 min ahead; this also covers a service restart).
+AHEAD_REPORT_WINDOW = timedelta(days=1)
+# DecisionRow actions for a person housekeeping could not handle, and its end.
+PROBLEM, PROBLEM_SOLVED = "problem", "solved"
 
 
 class InputError(ValueError):
@@ -86,14 +104,23 @@ def policy_for(config: PainConfig) -> PainPolicy:
     return PainPolicy(
         threshold=config.threshold, persist_span=config.persist_span,
         severe_level=config.severe_level, severe_pause_age=config.severe_pause_age,
-        resume_level=config.resume_level, min_rest=config.min_rest)
+        resume_level=config.resume_level, min_rest=config.min_rest,
+        resume_report_age=config.resume_report_age)
 
 
 def log_pain(session: Session, settings: Settings, person_id: str, level: object, *,
              where: str | None = None, routine_key: str | None = None, note: str | None = None,
-             at: datetime | None = None, source: str, now: datetime) -> Logged:
-    """Record a pain report and apply the policy; the caller commits."""
+             at: datetime | None = None, source: str, now: datetime,
+             submission: str | None = None) -> Logged:
+    """Record a pain report and apply the policy; the caller commits.
+
+    ``submission`` is the form's one-time value: the same value again (a double submit)
+    records nothing more and returns the first report, with no decisions.
+    """
     person = get_person(session, person_id)
+    if submission is not None and (not isinstance(submission, str)
+                                   or not 8 <= len(submission) <= 64):
+        raise InputError("submission: give the form's one-time value (8 to 64 characters)")
     value = parse_level(level)
     for name, text in (("where", where), ("routine", routine_key), ("note", note)):
         if text is not None and (not isinstance(text, str) or "\x00" in text):
@@ -112,17 +139,35 @@ def log_pain(session: Session, settings: Settings, person_id: str, level: object
         raise InputError(f"at: {when.isoformat()} is in the future")
     if note is not None and len(note) > 2000:
         raise InputError("note: longer than 2000 characters")
+    if submission is not None:
+        earlier = _submitted(session, person.id, submission)
+        if earlier is not None:
+            return Logged(earlier, [])
     report = PainReport(person_id=person.id, at=when, level=value, location=where,
                         routine_id=routine.id if routine else None, note=note or None,
-                        source=source, created_at=now)
-    session.add(report)
-    session.flush()
+                        source=source, created_at=now, submission=submission)
+    try:
+        with session.begin_nested():  # a double submit racing this one wins once
+            session.add(report)
+    except IntegrityError:
+        earlier = _submitted(session, person.id, submission) if submission else None
+        if earlier is None:
+            raise
+        return Logged(earlier, [])
     return Logged(report.id, apply_policy(session, settings, person, now))
+
+
+def _submitted(session: Session, person_id: str, submission: str) -> int | None:
+    return session.scalar(select(PainReport.id).where(
+        PainReport.person_id == person_id, PainReport.submission == submission))
 
 
 def log_checkin(session: Session, person_id: str, routine_key: str, outcome: str, *,
                 source: str, now: datetime, occurrence_id: int | None = None) -> CheckIn:
-    """Mark a routine done or skipped: its given occurrence, else the latest one."""
+    """Mark a routine done or skipped: its given occurrence, else the latest one.
+
+    One answer per reminder: answering it again replaces the earlier answer.
+    """
     if outcome not in ("done", "skipped"):
         raise InputError(f"outcome: {outcome!r} is not done or skipped")
     person = get_person(session, person_id)
@@ -132,9 +177,29 @@ def log_checkin(session: Session, person_id: str, routine_key: str, outcome: str
             select(Occurrence.id).where(Occurrence.routine_id == routine.id,
                                         Occurrence.due_at <= now)
             .order_by(Occurrence.due_at.desc()).limit(1))
+    if occurrence_id is not None:
+        answered = _answer(session, occurrence_id)
+        if answered is not None:
+            return _replace_answer(answered, outcome, source, now)
     checkin = CheckIn(person_id=person.id, routine_id=routine.id, occurrence_id=occurrence_id,
                       outcome=outcome, at=now, source=source)
-    session.add(checkin)
+    try:
+        with session.begin_nested():  # two answers at once: the other one got in first
+            session.add(checkin)
+    except IntegrityError:
+        answered = _answer(session, occurrence_id) if occurrence_id is not None else None
+        if answered is None:
+            raise
+        return _replace_answer(answered, outcome, source, now)
+    return checkin
+
+
+def _answer(session: Session, occurrence_id: int) -> CheckIn | None:
+    return session.scalar(select(CheckIn).where(CheckIn.occurrence_id == occurrence_id))
+
+
+def _replace_answer(checkin: CheckIn, outcome: str, source: str, now: datetime) -> CheckIn:
+    checkin.outcome, checkin.source, checkin.at = outcome, source, now
     return checkin
 
 
@@ -176,7 +241,10 @@ def pause_by_hand(session: Session, person_id: str, routine_key: str | None, *,
                   until: datetime | None, now: datetime, by: str) -> PauseRow:
     person = get_person(session, person_id)
     if routine_key:
-        get_routine(session, person.id, routine_key)
+        routine = get_routine(session, person.id, routine_key)
+        if routine.kind != "exercise":
+            raise InputError(f"routine: {routine_key!r} is a {routine.kind}; only exercise "
+                             "routines pause")
     if until is not None and until <= now:
         raise InputError(f"until: {until.isoformat()} is not in the future")
     what = f"routine {routine_key}" if routine_key else "all exercise routines"
@@ -210,66 +278,86 @@ def apply_policy(session: Session, settings: Settings, person: Person,
                  now: datetime) -> list[Decision]:
     """Run the pain policy on the person's reports and apply what it decides."""
     rows = session.execute(
-        select(PainReport, Routine.key).outerjoin(Routine, Routine.id == PainReport.routine_id)
+        select(PainReport, Routine.key, Routine.kind)
+        .outerjoin(Routine, Routine.id == PainReport.routine_id)
         .where(PainReport.person_id == person.id).order_by(PainReport.at)).all()
-    reports = [Report(id=r.id, at=r.at, level=r.level, routine=key) for r, key in rows]
-    pauses = [_pause(p) for p in active_pauses(session, person.id) if p.code != "manual"]
+    # Pain logged with a supplement or tip is pain without a routine: only exercises pause.
+    reports = [Report(id=r.id, at=r.at, level=r.level,
+                      routine=key if kind == "exercise" else None) for r, key, kind in rows]
+    pauses = [_pause(p) for p in active_pauses(session, person.id) if p.code != MANUAL]
     policy = policy_for(settings.config.person_pain(person.id))
-    # Reports from before the last resume must not pause again what was just resumed.
-    last_resume = session.scalar(select(func.max(PauseRow.ended_at)).where(
-        PauseRow.person_id == person.id))
     decisions = evaluate(reports, pauses, policy, now, ZoneInfo(person.timezone),
-                         last_resume=last_resume)
+                         last_resume=last_resume(session, person.id))
     for decision in decisions:
         _apply(session, settings, person, decision, now)
     return decisions
 
 
+def last_resume(session: Session, person_id: str) -> datetime | None:
+    """When a pause of the person was last resumed (by the policy or by hand).
+
+    Only a resume gives a fresh start: a pause that was widened to all exercises, ran out
+    at the end of a rest day, or lost its routine did not end the pain that caused it, so
+    the severe reports before it still count.
+    """
+    return session.scalar(select(func.max(DecisionRow.at)).where(
+        DecisionRow.person_id == person_id, DecisionRow.action == "resume"))
+
+
 def _pause(row: PauseRow) -> Pause:
-    return Pause(id=row.id, scope=row.scope, since=row.since, severe=row.severe)
+    return Pause(id=row.id, scope=row.scope, since=row.since, severe=row.severe,
+                 until=row.until)
 
 
 def _apply(session: Session, settings: Settings, person: Person, decision: Decision,
            now: datetime) -> None:
     locale = cast(Locale, person.locale)
     pause_id = decision.pause_id
+    routine_title = _routine_title(session, person, decision)
     if decision.action == "pause":
         row = PauseRow(person_id=person.id, scope=decision.scope, since=now, code=decision.code,
-                       reason=decision.reason, severe=decision.advise_care)
+                       reason=decision.reason, severe=decision.advise_care, until=decision.until)
         session.add(row)
         session.flush()
         pause_id = row.id
-        if decision.scope is None:
-            # A pause of everything replaces narrower pauses.
+        if decision.scope is None and decision.until is None:
+            # A lasting pause of everything replaces narrower lasting pauses.
             for narrower in active_pauses(session, person.id):
-                if narrower.scope is not None:
+                if narrower.scope is not None and narrower.until is None:
                     narrower.ended_at, narrower.ended_reason = now, "widened to all exercises"
-        title, body = rest_message(locale, decision, _routine_title(session, person, decision))
+        title, body = rest_message(locale, decision, routine_title,
+                                   has_supplements=_has_supplements(session, person))
         queue_notice(session, person, "rest", f"rest-{pause_id}", title, body, now=now)
     elif decision.action == "escalate":
         row_ = session.get(PauseRow, decision.pause_id)
         if row_ is not None:
             row_.severe = True
-        title, body = rest_message(locale, decision, _routine_title(session, person, decision))
+        title, body = rest_message(locale, decision, routine_title,
+                                   has_supplements=_has_supplements(session, person))
         queue_notice(session, person, "rest", f"escalate-{decision.pause_id}", title, body,
                      now=now)
     elif decision.action == "resume":
         row_ = session.get(PauseRow, decision.pause_id)
         if row_ is not None:
             row_.ended_at, row_.ended_reason = now, decision.reason
-        title, body = resume_message(locale, decision)
+        title, body = resume_message(locale, decision, routine_title)
         queue_notice(session, person, "resume", f"resume-{decision.pause_id}", title, body,
                      now=now)
     if decision.notify_caregiver:
         config = settings.config.person(person.id)
         caregivers = list(config.caregiver_channels) if config else []
         if caregivers:
-            title, body = caregiver_message(locale, person.name, decision)
+            title, body = caregiver_message(locale, person.name, decision, routine_title)
             queue_notice(session, person, "caregiver", f"caregiver-{pause_id}", title, body,
                          channels=caregivers, now=now)
     session.add(DecisionRow(person_id=person.id, at=now, action=decision.action,
                             scope=decision.scope, code=decision.code, reason=decision.reason,
                             report_ids=list(decision.report_ids), pause_id=pause_id))
+
+
+def _has_supplements(session: Session, person: Person) -> bool:
+    return session.scalar(select(func.count(Routine.id)).where(
+        Routine.person_id == person.id, Routine.active, Routine.kind == "supplement")) != 0
 
 
 def _routine_title(session: Session, person: Person, decision: Decision) -> str | None:
@@ -293,30 +381,109 @@ def queue_notice(session: Session, person: Person, kind: str, dedupe_key: str, t
 def housekeeping(session: Session, settings: Settings, now: datetime) -> None:
     """Time-driven pain work, run about once a minute by the service.
 
-    - a pause set by hand `--until` a time ends then;
-    - the policy looks again at paused people (rest long enough? still severe?);
+    - a pause with an end time ends then: one set by hand `--until` with a resume
+      message, a rest day (severe today) quietly at midnight;
+    - the policy looks again at paused people (rested long enough? still severe?) and at
+      everyone with a report whose time has just come (stamped a few minutes ahead);
     - paused people get one gentle check-in a day, from `[pain] checkin_at`.
+
+    Each person is handled in a savepoint of their own: one person's bad data or failure
+    is logged and recorded once (shown by `status`) and never stops anyone else's.
     """
+    _end_timed_pauses(session, settings, now)
+    for person in _people_to_evaluate(session, now):
+        person_id = person.id  # still readable after the savepoint is rolled back
+        try:
+            with session.begin_nested():
+                apply_policy(session, settings, person, now)
+                _daily_checkin(session, settings, person, now)
+        except Exception as error:  # one person must not stop the others
+            _record_problem(session, person_id, error, now)
+        else:
+            _record_solved(session, person_id, now)
+
+
+def _end_timed_pauses(session: Session, settings: Settings, now: datetime) -> None:
     for row in session.scalars(select(PauseRow).where(
             PauseRow.ended_at.is_(None), PauseRow.until.is_not(None),
             PauseRow.until <= now)).all():
+        if row.code == SEVERE_TODAY:
+            # The rest message said "for the rest of today": no message at midnight, and
+            # no fresh start either (a second severe day must still count).
+            row.ended_at, row.ended_reason = row.until, "the rest day is over"
+            continue
         person = session.get(Person, row.person_id)
         if person is not None:
-            _apply(session, settings, person, manual_resume(_pause(row), now, "until"), now)
+            try:
+                with session.begin_nested():
+                    _apply(session, settings, person,
+                           manual_resume(_pause(row), now, "until"), now)
+            except Exception as error:  # one person must not stop the others
+                _record_problem(session, person.id, error, now)
 
-    paused_people = session.scalars(select(Person).where(Person.active, Person.id.in_(
-        select(PauseRow.person_id).where(PauseRow.ended_at.is_(None))))).all()
-    for person in paused_people:
-        apply_policy(session, settings, person, now)
-        pauses = active_pauses(session, person.id)
-        if not pauses:
-            continue
-        zone = ZoneInfo(person.timezone)
-        checkin_time = settings.config.person_pain(person.id).checkin_at
-        assert checkin_time is not None
-        local_now = now.astimezone(zone)
-        checkin_at = datetime.combine(local_now.date(), checkin_time, tzinfo=zone)
-        if local_now >= checkin_at and min(p.since for p in pauses) < checkin_at:
-            title, body = checkin_message(cast(Locale, person.locale), person.name)
-            queue_notice(session, person, "checkin", f"checkin-{local_now.date()}", title, body,
-                         now=now)
+
+def _people_to_evaluate(session: Session, now: datetime) -> list[Person]:
+    """People with an active pause, and people with a report stamped ahead whose time
+    has come (the policy saw it as "in the future" when it was logged)."""
+    paused = select(PauseRow.person_id).where(PauseRow.ended_at.is_(None))
+    came_due = select(PainReport.person_id).where(
+        PainReport.at > PainReport.created_at, PainReport.at <= now,
+        PainReport.at > now - AHEAD_REPORT_WINDOW)
+    return list(session.scalars(select(Person).where(
+        Person.active, Person.id.in_(paused.union(came_due))).order_by(Person.id)).all())
+
+
+def _daily_checkin(session: Session, settings: Settings, person: Person,
+                   now: datetime) -> None:
+    # A rest day ends tonight by itself: no "how is your hip?" for it.
+    pauses = [p for p in active_pauses(session, person.id) if p.code != SEVERE_TODAY]
+    if not pauses:
+        return
+    zone = ZoneInfo(person.timezone)
+    pain = settings.config.person_pain(person.id)
+    assert pain.checkin_at is not None
+    local_now = now.astimezone(zone)
+    checkin_at = datetime.combine(local_now.date(), pain.checkin_at, tzinfo=zone)
+    if local_now < checkin_at or min(p.since for p in pauses) >= checkin_at:
+        return
+    by_hand = all(p.code == MANUAL for p in pauses)
+    ends = [p.until for p in pauses if p.until is not None]
+    until = (max(ends).astimezone(zone).strftime("%d-%m %H:%M")
+             if by_hand and len(ends) == len(pauses) else None)
+    title, body = checkin_message(cast(Locale, person.locale), person.name, by_hand=by_hand,
+                                  until=until, resume_level=pain.resume_level)
+    queue_notice(session, person, "checkin", f"checkin-{local_now.date()}", title, body,
+                 now=now)
+
+
+def _record_problem(session: Session, person_id: str, error: Exception, now: datetime) -> None:
+    """Log and record a person's housekeeping failure, once until it is solved."""
+    what = f"housekeeping failed: {type(error).__name__}: {error}"[:500]
+    latest = _latest_problem(session, person_id)
+    if latest is not None and latest.action == PROBLEM and latest.reason == what:
+        return
+    log.error("pain housekeeping for %s failed (the others go on): %s", person_id, what)
+    session.add(DecisionRow(person_id=person_id, at=now, action=PROBLEM, code="housekeeping",
+                            reason=what, report_ids=[]))
+
+
+def _record_solved(session: Session, person_id: str, now: datetime) -> None:
+    latest = _latest_problem(session, person_id)
+    if latest is not None and latest.action == PROBLEM:
+        log.info("pain housekeeping for %s works again", person_id)
+        session.add(DecisionRow(person_id=person_id, at=now, action=PROBLEM_SOLVED,
+                                code="housekeeping", reason="housekeeping works again",
+                                report_ids=[]))
+
+
+def _latest_problem(session: Session, person_id: str) -> DecisionRow | None:
+    return session.scalars(select(DecisionRow).where(
+        DecisionRow.person_id == person_id,
+        DecisionRow.action.in_((PROBLEM, PROBLEM_SOLVED)))
+        .order_by(DecisionRow.at.desc(), DecisionRow.id.desc()).limit(1)).first()
+
+
+def open_problem(session: Session, person_id: str) -> DecisionRow | None:
+    """The person's housekeeping failure that has not been solved yet, if any."""
+    latest = _latest_problem(session, person_id)
+    return latest if latest is not None and latest.action == PROBLEM else None
