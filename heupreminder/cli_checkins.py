@@ -27,6 +27,7 @@ from heupreminder.pain.records import (
     pause_by_hand,
     resume_by_hand,
 )
+from heupreminder.status import describe_delivery, recent_messages
 
 
 def _person(settings: Settings, person_id: str | None) -> str:
@@ -211,4 +212,9 @@ def history_events(session: Session, person_id: str, since: datetime,
                                                        DecisionRow.at >= since)):
         events.append({"at": local(d.at), "type": d.action, "routine": d.scope,
                        "what": d.reason})
+    # The messages a decision (or the week) sent: rest, resume, check-in, caregiver, summary.
+    for message in recent_messages(session, person_id, zone, since, limit=None):
+        events.append({"at": message["created"], "type": "message", "routine": None,
+                       "what": f"{message['kind']} \"{message['title']}\": "
+                               + describe_delivery(message)})
     return sorted(events, key=lambda e: e["at"], reverse=True)

@@ -83,12 +83,12 @@ def person_status(session: Session, person: Person) -> dict[str, Any]:
             "routines": rows}
 
 
-def recent_messages(session: Session, person_id: str, zone: ZoneInfo,
-                    since: datetime) -> list[dict[str, Any]]:
+def recent_messages(session: Session, person_id: str, zone: ZoneInfo, since: datetime,
+                    limit: int | None = MESSAGES_SHOWN) -> list[dict[str, Any]]:
     """The person's newest notices, each with whether it reached its channels."""
     notices = session.scalars(
         select(Notice).where(Notice.person_id == person_id, Notice.created_at >= since)
-        .order_by(Notice.created_at.desc(), Notice.id.desc()).limit(MESSAGES_SHOWN)).all()
+        .order_by(Notice.created_at.desc(), Notice.id.desc()).limit(limit)).all()
     return [{"kind": n.kind, "title": n.title,
              "created": n.created_at.astimezone(zone).isoformat(timespec="minutes"),
              "status": n.status, "reason": n.reason,
@@ -133,9 +133,13 @@ def render_status(people: list[dict[str, Any]]) -> str:
 
 def _message_line(message: dict[str, Any]) -> str:
     """E.g. "message rest 2026-01-07 10:00: sent (phone sent, mail failed)"."""
-    line = f"message {message['kind']} {message['created'][:16].replace('T', ' ')}: "
-    line += message["status"]
+    when = message["created"][:16].replace("T", " ")
+    return f"message {message['kind']} {when}: {describe_delivery(message)}"
+
+
+def describe_delivery(message: dict[str, Any]) -> str:
+    """A notice's status with each channel's result, and why when it did not go out."""
     details = [f"{name} {status}" for name, status in message["channels"].items()]
     if message["status"] in ("pending", "missed", "failed") and message["reason"]:
         details.append(message["reason"])
-    return line + (f" ({', '.join(details)})" if details else "")
+    return str(message["status"]) + (f" ({', '.join(details)})" if details else "")

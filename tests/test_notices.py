@@ -6,13 +6,16 @@ HTTP receiver got."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from click.testing import CliRunner
 from freezegun import freeze_time
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from heupreminder.cli import main
 from heupreminder.config.loader import Settings
 from heupreminder.db.models import Notice, Person
 from heupreminder.delivery.outbox import queue_notice
@@ -187,3 +190,21 @@ def test_status_shows_each_notice_and_whether_it_was_delivered(
     [message] = person["messages"]
     assert (message["status"], message["channels"]) == ("sent", {"phone": "sent"})
     assert "message rest 2026-01-07 10:00: sent (phone sent)" in render_status([person])
+
+
+def test_history_lists_the_messages_with_their_delivery(
+        tmp_path, database_url, receiver: HttpInbox) -> None:
+    dead = f"json://127.0.0.1:{free_port()}/nobody-listens"
+    settings, sessions = setup(tmp_path, database_url, {"phone": receiver.url, "watch": dead})
+    rest_notice(sessions)
+    dispatcher = Dispatcher(sessions, lambda: settings, "node")
+    [claimed] = dispatcher.claim_notices(NOW, 10)
+    assert at(dispatcher, NOW).deliver_notice(claimed) == "retry"
+    with freeze_time(NOW + timedelta(minutes=1)):
+        result = CliRunner().invoke(main, ["history", "--config", str(settings.path), "-p",
+                                           "anna", "--json"])
+    assert result.exit_code == 0, result.output
+    [message] = [e for e in json.loads(result.output) if e["type"] == "message"]
+    assert message["at"] == "2026-01-07T10:00+01:00"
+    assert message["what"].startswith(
+        'rest "Rust je heup": pending (phone sent, watch failed, retrying: watch: ')
