@@ -25,14 +25,15 @@ class Message:
 _LINK_LINE = {"nl": "Gedaan, overgeslagen of pijn melden: {url}",
               "en": "Done, skipped, or log pain: {url}"}
 
-# Which sentences of a catalog exercise's text are its steps (start, end), the
-# same in both languages (tests/test_email_format.py holds the catalog to it).
-# The sentences before are the greeting, the ones after say why it helps.
-_STEP_SENTENCES: dict[str, tuple[int, int]] = {
-    "bridge": (2, 5),
-    "inner-thigh-squeeze": (0, 2),
-    "outer-thigh": (0, 3),
-    "hip-stretch": (0, 4),
+# How a catalog exercise's text ends: (steps, closing sentences), the same in
+# both languages (tests/test_email_format.py holds the catalog to it). Counted
+# from the end, so a greeting before the steps may change freely; the closing
+# sentences say why the exercise helps.
+_STEPS_AND_CLOSING: dict[str, tuple[int, int]] = {
+    "bridge": (3, 1),
+    "inner-thigh-squeeze": (2, 1),
+    "outer-thigh": (3, 1),
+    "hip-stretch": (4, 0),
 }
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\u00C0-\u00DD])")
 
@@ -71,12 +72,13 @@ def steps_as_lines(exercise: str, text: str) -> str:
     The greeting and the closing stay on lines of their own, the "stop if it
     hurts" line stays last. An exercise without known steps comes back as it is.
     """
-    span = _STEP_SENTENCES.get(exercise)
+    shape = _STEPS_AND_CLOSING.get(exercise)
     first, _, rest = text.partition("\n")
     sentences = _SENTENCE_END.split(first)
-    if span is None or len(sentences) < span[1]:
+    if shape is None or len(sentences) < sum(shape):
         return text
-    start, end = span
+    end = len(sentences) - shape[1]
+    start = end - shape[0]
     lines = [" ".join(sentences[:start])] if start else []
     lines += [f"{n}. {sentence}" for n, sentence in enumerate(sentences[start:end], start=1)]
     if sentences[end:]:
