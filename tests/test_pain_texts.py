@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -20,8 +18,7 @@ from heupreminder.pain.texts import (
     rested_for,
     resume_message,
 )
-
-ARTICLE = Path(__file__).parents[2] / "shared" / "seed" / "000_1fc96b52dac6e1f1.txt"
+from tests.article import article_runs, word_runs
 
 PAUSES = {
     "persisting": Decision("pause", None, "persisting", "r", (1, 2)),
@@ -215,14 +212,8 @@ def test_wrong_decisions_and_locales_are_refused() -> None:
         checkin_message("de", "Anna")  # type: ignore[arg-type]
 
 
-def word_runs(text: str, size: int = 8) -> set[tuple[str, ...]]:
-    words = re.findall(r"\w+", text.lower())
-    return {tuple(words[i : i + size]) for i in range(len(words) - size + 1)}
-
-
-@pytest.mark.skipif(not ARTICLE.is_file(), reason=f"source article not found at {ARTICLE}")
 def test_no_dutch_text_is_copied_from_the_article() -> None:
-    article = word_runs(ARTICLE.read_text(encoding="utf-8"))
+    article = article_runs()  # fingerprints of the source article (tests/article.py)
     assert word_runs("Het is normaal dat je de dag na de training wat pijn voelt") & article
     for title, body in all_messages("nl"):
         assert not word_runs(f"{title} {body}") & article, body
