@@ -19,6 +19,7 @@ from heupreminder.db.models import (
     Routine,
     utcnow,
 )
+from heupreminder.pain.records import open_problem
 from heupreminder.progress import adherence
 from heupreminder.schedule import Schedule
 
@@ -39,13 +40,18 @@ def person_status(session: Session, person: Person) -> dict[str, Any]:
         zone = ZoneInfo(person.timezone)
     except (LookupError, ValueError):  # a malformed row: times shown in UTC
         zone = ZoneInfo("UTC")
-    pauses = session.scalars(select(PauseRow).where(
-        PauseRow.person_id == person.id, PauseRow.ended_at.is_(None))).all()
     routines = session.scalars(
         select(Routine).where(Routine.person_id == person.id, Routine.active)
         .order_by(Routine.key)).all()
-    rows = []
     now = utcnow()
+    # Only pauses that stop something now: a one-routine pause of a routine that no longer
+    # exists, or a rest day that is over, is not shown as PAUSED.
+    exercises = {r.key for r in routines if r.kind == "exercise"}
+    pauses = [p for p in session.scalars(select(PauseRow).where(
+        PauseRow.person_id == person.id, PauseRow.ended_at.is_(None)).order_by(PauseRow.since))
+        if (p.scope is None or p.scope in exercises) and (p.until is None or p.until > now)]
+    problem = open_problem(session, person.id)
+    rows = []
     for routine in routines:
         # A reminder written ahead (in the 30 s before it is due) is the next
         # one; the routine itself has already moved on to the one after.
@@ -78,7 +84,11 @@ def person_status(session: Session, person: Person) -> dict[str, Any]:
             "locale": person.locale, "channels": list(person.channels),
             "pauses": [{"scope": p.scope or "all exercises",
                         "since": p.since.astimezone(zone).isoformat(timespec="minutes"),
+                        "until": (p.until.astimezone(zone).isoformat(timespec="minutes")
+                                  if p.until else None),
                         "reason": p.reason} for p in pauses],
+            "problem": ({"since": problem.at.astimezone(zone).isoformat(timespec="minutes"),
+                         "what": problem.reason} if problem else None),
             "messages": recent_messages(session, person.id, zone, now - ADHERENCE_WINDOW),
             "routines": rows}
 
@@ -115,8 +125,12 @@ def render_status(people: list[dict[str, Any]]) -> str:
         lines.append(f"  last 14 days: {done['done']} of {done['planned']} exercise reminders "
                      f"done ({done['rest_days_not_counted']} rest days not counted)")
         for pause in person["pauses"]:
-            lines.append(f"  PAUSED {pause['scope']} since {pause['since'].replace('T', ' ')}: "
-                         f"{pause['reason']}")
+            until = f" until {pause['until'].replace('T', ' ')}" if pause.get("until") else ""
+            lines.append(f"  PAUSED {pause['scope']} since {pause['since'].replace('T', ' ')}"
+                         f"{until}: {pause['reason']}")
+        if person.get("problem"):
+            lines.append(f"  PROBLEM since {person['problem']['since'].replace('T', ' ')}: "
+                         f"{person['problem']['what']}")
         lines.append(f"  {'routine':<22} {'schedule':<18} {'next (local)':<17} last")
         for r in person["routines"]:
             next_due = "paused" if r["paused"] else (r["next_due"] or "-")[:16].replace("T", " ")

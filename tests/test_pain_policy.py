@@ -132,6 +132,15 @@ TIMELINES: dict[str, tuple[list[Step], list[Outcome]]] = {
         [pain(1, "08:00", 4), pain(2, "08:00", 4), pain(2, "12:00", 5), pain(3, "08:00", 4)],
         [(2, "08:00", "pause", "persisting", None, False)],
     ),
+    "a resume is a fresh start: severe days before it do not pause again at once": (
+        [pain(1, "20:00", 7, "bridge"), pain(2, "08:00", 8, "bridge"), pain(4, "09:00", 2),
+         check(4, "10:00"), check(5, "10:00")],
+        [
+            (1, "20:00", "pause", "severe-today", None, False),
+            (2, "08:00", "pause", "severe", "bridge", True),
+            (4, "09:00", "resume", "rested", "bridge", False),
+        ],
+    ),
     "a low report breaks the run (and there is nothing to get worse)": (
         [pain(1, "08:00", 5), pain(1, "20:00", 2), pain(2, "09:00", 5)],
         [],

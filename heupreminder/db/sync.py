@@ -17,7 +17,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from heupreminder.config.model import Config, PersonConfig, RoutineConfig
-from heupreminder.db.models import Occurrence, OccurrenceStatus, Person, Routine
+from heupreminder.db.models import Occurrence, OccurrenceStatus, PauseRow, Person, Routine
 from heupreminder.schedule import cached_schedule, next_due
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,7 @@ def sync_config(session: Session, config: Config, now: datetime) -> SyncReport:
             )
             setattr(report, outcome, getattr(report, outcome) + 1)
 
+    _carry_pauses(session, config, routines, wanted, now)
     for key, routine in routines.items():
         if key not in wanted and routine.active:
             routine.active = False
@@ -127,6 +128,39 @@ def _sync_routine(
     return "unchanged"
 
 
+
+
+def _carry_pauses(session: Session, config: Config, before: dict[tuple[str, str], Routine],
+                  wanted: set[tuple[str, str]], now: datetime) -> None:
+    """Keep a routine's pause when an edit changes its key; end it when it is removed.
+
+    A routine's key is derived from the config (`hip-stretch` becomes `hip-stretch-left`
+    when `side` is added), and a pause names its routine by key. A routine that vanished
+    while exactly one new routine of the same catalog exercise appeared for the same
+    person is the same routine edited: its pause moves to the new key. Without such a
+    successor the routine is gone and so is its pause (ended, not resumed: the pain that
+    caused it still counts for the policy).
+    """
+    gone = {key: routine for key, routine in before.items()
+            if key not in wanted and routine.active}
+    if not gone:
+        return
+    appeared = [(person.id, routine) for person in config.people for routine in person.routines
+                if (person.id, routine.key) not in before]
+    for (person_id, old_key), routine in gone.items():
+        successors = [new.key for owner, new in appeared
+                      if owner == person_id and routine.exercise is not None
+                      and new.exercise == routine.exercise]
+        for pause in session.scalars(select(PauseRow).where(
+                PauseRow.person_id == person_id, PauseRow.scope == old_key,
+                PauseRow.ended_at.is_(None))):
+            if len(successors) == 1:
+                log.info("pause %s of %s follows routine %r to its new key %r",
+                         pause.id, person_id, old_key, successors[0])
+                pause.scope = successors[0]
+            else:
+                pause.ended_at = now
+                pause.ended_reason = f"routine {old_key!r} was removed from the config"
 
 
 def drop_early_occurrences(session: Session, routine_id: int, now: datetime) -> None:

@@ -59,8 +59,9 @@ Rules (all numbers are ``PainPolicy`` fields, defaults in brackets):
   below ``resume_level`` [2] and at most ``resume_report_age`` [24 h] old. A low report
   from the first hours of a pause is not enough: the check is made at ``evaluate()`` time
   and asks for a fresh report. Without one a pause never resumes by itself. A resuming
-  pause is not escalated. A pause with ``until`` (rest today) is not resumed here: it
-  simply ends at ``until``.
+  pause is not escalated, and nothing else is decided at the same time: a resume is a
+  fresh start, as if ``last_resume`` were now. A pause with ``until`` (rest today) is not
+  resumed here: it simply ends at ``until``.
 
 How a caller applies a decision:
 
@@ -229,8 +230,9 @@ def evaluate(
 
     ``reports``: all of the person's reports, in any order; reports after ``now`` are
     ignored. ``pauses``: the person's currently active pauses. ``tz``: the person's time
-    zone. ``last_resume``: when their most recent pause was resumed, if ever. Resumes come
-    first, then at most one pause or one escalation. Raises ``ValueError`` for a naive
+    zone. ``last_resume``: when their most recent pause was resumed, if ever. Either
+    resumes (a fresh start: nothing else is decided with them), or at most one pause or
+    one escalation. Raises ``ValueError`` for a naive
     ``now`` or report time, or a level outside 0..10.
     """
     _check_aware(now, "now")
@@ -254,8 +256,10 @@ def evaluate(
 
     decisions = [_resume(p, known, policy, now) for p in lasting]
     resumed = [d for d in decisions if d is not None]
-    resuming = {d.pause_id for d in resumed}
-    staying = [p for p in lasting if p.id not in resuming]
+    if resumed:
+        # A resume is a fresh start: the reports up to now cannot pause again right away.
+        return resumed
+    staying = lasting
 
     fresh = [r for r in known if cutoff is None or r.at > cutoff]
     triggers = _triggers(fresh, policy, tz)
@@ -266,7 +270,7 @@ def evaluate(
     escalation = _severe_while_paused(fresh, staying, policy, now)
     if escalation:
         return [*resumed, escalation]
-    if not any(p.scope is None for p in pauses if p.id not in resuming):
+    if not any(p.scope is None for p in pauses):
         today = _severe_today(fresh, staying, policy, now, tz)
         if today:
             return [*resumed, today]

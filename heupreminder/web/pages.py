@@ -6,6 +6,7 @@ only the form's POST writes. Works without JavaScript, readable on a phone.
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
@@ -67,8 +68,11 @@ def checkin_page(token: str) -> tuple[str, int] | str:
             return _link_problem(error)
         texts = page_texts(person.locale)
         title = routine_title(occurrence.routine, person.locale) if occurrence else None
+        # Only pain during an exercise can pause it; a supplement or tip is not asked about.
+        exercise = occurrence is not None and occurrence.routine.kind == "exercise"
         return render_template(
             "checkin.html", t=texts, token=token, name=person.name, routine_title=title,
+            ask_with_routine=exercise, submission=secrets.token_urlsafe(18),
             saved=request.args.get("saved"), error=request.args.get("error"),
             locations=LOCATIONS, disclaimer=NOT_MEDICAL_ADVICE[texts["locale"]],
             history_url=url_for("history.page", token=token))
@@ -94,10 +98,13 @@ def checkin_post(token: str) -> Response | tuple[str, int]:
                             source="link", now=now, occurrence_id=occurrence.id)
             elif action == "pain":
                 routine_key = (occurrence.routine.key
-                               if occurrence is not None and form.get("with_routine") else None)
+                               if occurrence is not None and occurrence.routine.kind == "exercise"
+                               and form.get("with_routine") else None)
+                # The form's one-time value: posting the same form twice records once.
                 log_pain(session, context.settings(), person.id, form.get("level"),
                          where=form.get("where") or None, routine_key=routine_key,
-                         note=form.get("note") or None, source="link", now=now)
+                         note=form.get("note") or None, source="link", now=now,
+                         submission=form.get("submission") or None)
             else:
                 raise InputError(f"action: {action!r} is not done, skipped or pain")
     except LinkError as error:
