@@ -1,0 +1,208 @@
+"""End to end: the messages that matter most medically get at least a
+reminder's guarantees in the real service process.
+
+- The rest message is in flight to a receiver that hangs when the service is
+  killed (SIGKILL) or stopped (SIGTERM); after a restart it arrives.
+- It goes out within seconds of the CLI report that caused it.
+- A caregiver channel that hangs forever does not delay anyone's reminders.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.e2e.test_service import service, wait_until
+from tests.helpers import person_config
+from tests.receivers import free_port
+
+ZONE = ZoneInfo("Europe/Amsterdam")
+
+
+@dataclass
+class HangingInbox:
+    """A webhook server that, while `hang` is set, takes requests and never answers."""
+
+    port: int
+    hang: threading.Event = field(default_factory=threading.Event)
+    attempts: list[dict[str, Any]] = field(default_factory=list)  # every request seen
+    posts: list[dict[str, Any]] = field(default_factory=list)  # answered 200
+    arrived: list[datetime] = field(default_factory=list)  # when each post came
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        return f"json://127.0.0.1:{self.port}/notify"
+
+
+@contextmanager
+def hanging_receiver() -> Iterator[HangingInbox]:
+    inbox = HangingInbox(port=free_port())
+    stop = threading.Event()
+    sockets: list[socket.socket] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            super().setup()
+            sockets.append(self.connection)
+
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+            with inbox.lock:
+                inbox.attempts.append(body)
+            if inbox.hang.is_set():
+                stop.wait(120)  # no answer: the sender's timeout or death ends it
+                self.close_connection = True
+                return
+            with inbox.lock:
+                inbox.posts.append(body)
+                inbox.arrived.append(datetime.now(UTC))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", inbox.port), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield inbox
+    finally:
+        stop.set()
+        for open_socket in sockets:
+            with suppress(OSError):
+                open_socket.shutdown(socket.SHUT_RDWR)
+        server.shutdown()
+        server.server_close()
+
+
+def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "heupreminder", *args, "--config", str(config)],
+                          capture_output=True, text=True, timeout=60)
+
+
+def rest_notices(database_url: str) -> list[tuple[str, bool]]:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return [(status, bool(unknown)) for status, unknown in connection.execute(text(
+                "SELECT status, outcome_unknown FROM notices WHERE kind = 'rest'"))]
+    finally:
+        engine.dispose()
+
+
+def log_persisting_pain(config: Path) -> None:
+    """Two reports of 5/10 a day apart: persisting pain, so a pause and a rest message."""
+    yesterday = (datetime.now(UTC) - timedelta(hours=25)).isoformat(timespec="seconds")
+    for extra in (("--at", yesterday), ()):
+        result = cli(config, "pain", "5", "--person", "anna", *extra)
+        assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
+def test_a_rest_message_in_flight_when_the_service_stops_arrives_after_restart(
+        tmp_path: Path, database_url: str, how: signal.Signals) -> None:
+    with hanging_receiver() as phone:
+        phone.hang.set()
+        config = tmp_path / "heupreminder.toml"
+        config.write_text(person_config(
+            database_url=database_url, locale="en", channels={"phone": phone.url},
+            # A lease longer than one try (8 s), so PostgreSQL takes a dead claim
+            # over soon after the restart; SQLite takes it over at start-up.
+            extra_service='lease = "10s"',
+            routines='[[people.routines]]\nexercise = "bridge"\nat = "06:00"\n'),
+            encoding="utf-8")
+        log = tmp_path / "first.log"
+        with service(config, log) as process:
+            wait_until(lambda: "heupreminder ready" in log.read_text())
+            log_persisting_pain(config)
+            # Written by the CLI, sent by the service within seconds (the outbox poll).
+            wait_until(lambda: phone.attempts, timeout=10)
+            assert rest_notices(database_url) == [("sending", False)]
+            process.send_signal(how)
+            exit_code = process.wait(timeout=30)
+        assert exit_code == (0 if how == signal.SIGTERM else -signal.SIGKILL)
+        assert phone.posts == []
+        # Handed back (SIGTERM) or still claimed by the dead process (SIGKILL): never failed.
+        [(status, _)] = rest_notices(database_url)
+        assert status in ("pending", "sending")
+
+        phone.hang.clear()
+        log = tmp_path / "second.log"
+        with service(config, log) as process:
+            wait_until(lambda: phone.posts, timeout=45)
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=30) == 0
+    [rest] = phone.posts
+    assert "rest" in (rest["title"] + rest["message"]).lower()
+    assert all(attempt == rest for attempt in phone.attempts)  # the same message each time
+    [(status, outcome_unknown)] = rest_notices(database_url)
+    assert status == "sent"
+    if how == signal.SIGKILL:  # in flight at the crash: the row says it may have come twice
+        assert outcome_unknown
+
+
+def test_a_caregiver_channel_that_hangs_does_not_delay_anyones_reminders(
+        tmp_path: Path, database_url: str) -> None:
+    people = 20
+    with hanging_receiver() as care, hanging_receiver() as receiver:
+        care.hang.set()
+        config = tmp_path / "heupreminder.toml"
+
+        def write(due: str) -> None:
+            others = "".join(
+                f'\n[[people]]\nid = "p{n}"\nname = "P{n}"\nchannels = ["phone"]\n'
+                f'[[people.routines]]\nexercise = "bridge"\nat = "{due}"\n'
+                for n in range(people))
+            config.write_text(person_config(
+                database_url=database_url, locale="en",
+                channels={"phone": receiver.url, "care": care.url},
+                person_channels=["phone"], extra_person='caregiver_channels = ["care"]',
+                routines='[[people.routines]]\nexercise = "bridge"\nat = "06:00"\n',
+                extra=others), encoding="utf-8")
+
+        write("06:00")
+        log = tmp_path / "service.log"
+        with service(config, log) as process:
+            wait_until(lambda: "heupreminder ready" in log.read_text())
+            # Severe pain on two days: a pause, care advice, and the caregiver told.
+            yesterday = (datetime.now(UTC) - timedelta(hours=25)).isoformat(timespec="seconds")
+            for extra in (("--at", yesterday), ()):
+                result = cli(config, "pain", "8", "--person", "anna", *extra)
+                assert result.returncode == 0, result.stderr
+            wait_until(lambda: care.attempts, timeout=10)  # hanging from now on
+
+            due = datetime.now(ZONE).replace(microsecond=0) + timedelta(seconds=8)
+            write(due.strftime("%H:%M:%S"))
+            process.send_signal(signal.SIGHUP)
+            wait_until(lambda: len([p for p in receiver.posts
+                                    if "bridge" in p["title"].lower()]) >= people, timeout=40)
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=30) == 0
+    bridges = [at for post, at in zip(receiver.posts, receiver.arrived, strict=True)
+               if "bridge" in post["title"].lower()]
+    assert len(bridges) == people  # one each; Anna's own bridge is paused
+    assert care.posts == [] and care.attempts  # the caregiver's sends hung throughout
+    # Each arrived at its time (a second is the service's tick; the margin is for CI).
+    lateness = [(at - due).total_seconds() for at in bridges]
+    assert all(0 <= late < 3 for late in lateness), lateness
