@@ -17,7 +17,6 @@ rare duplicate is not harmful.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -75,13 +74,11 @@ class Dispatcher:
         sessions: sessionmaker[Session],
         settings: Callable[[], Settings],
         node_id: str,
-        stopping: threading.Event | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.sessions = sessions
         self.settings = settings
         self.node_id = node_id
-        self.stopping = stopping or threading.Event()
         self.clock = clock  # tests drive time; the service uses the real clock
         self._postgres = sessions.kw["bind"].dialect.name == "postgresql"
         self._signer: LinkSigner | None = None

@@ -122,8 +122,7 @@ class Service:
         self.engine = make_engine(self._settings.database_url)
         self.sessions = make_sessionmaker(self.engine)
         self.stopping = threading.Event()
-        self.dispatcher = Dispatcher(self.sessions, lambda: self._settings, self.node_id,
-                                     self.stopping)
+        self.dispatcher = Dispatcher(self.sessions, lambda: self._settings, self.node_id)
         workers = self._settings.config.service.send_workers
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="send")
         self._capacity = claim_capacity(self._settings)
