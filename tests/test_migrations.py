@@ -50,3 +50,39 @@ def test_first_schema_upgrades_to_current_with_data_kept(database_url: str) -> N
         with old.connect() as connection:
             assert connection.execute(text("SELECT name FROM people")).scalar_one() == "Anna"
         old.dispose()
+
+
+def test_notices_left_sending_by_an_earlier_version_are_handed_back(database_url: str) -> None:
+    """Before 0003 a notice claimed by a process that died stayed `sending` for good."""
+    engine = make_engine(database_url)
+    config = _alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0002")
+    decided = datetime(2026, 11, 30, 7, 0)
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO people (id, name, timezone, locale, channels, active, updated_at) "
+            "VALUES ('anna', 'Anna', 'Europe/Amsterdam', 'nl', :channels, true, :t)"),
+            {"t": decided, "channels": '["mail"]'})
+        for number, status in enumerate(("sending", "sent")):
+            connection.execute(text(
+                "INSERT INTO notices (person_id, kind, dedupe_key, channels, title, body, "
+                "status, error, created_at, sent_at) VALUES ('anna', 'rest', :key, "
+                "'[\"mail\"]', 'Rust', 'Rust je heup.', :status, NULL, :t, NULL)"),
+                {"key": f"rest-{number}", "status": status, "t": decided})
+
+    assert upgrade(engine) is True
+    with engine.connect() as connection:
+        rows = connection.execute(text(
+            "SELECT dedupe_key, status, outcome_unknown, send_at, deadline FROM notices "
+            "ORDER BY dedupe_key")).all()
+    engine.dispose()
+    stranded, sent = rows
+    assert (stranded.status, bool(stranded.outcome_unknown)) == ("pending", True)
+    assert (sent.status, bool(sent.outcome_unknown)) == ("sent", False)
+    for row in rows:
+        send_at, deadline = (value if isinstance(value, datetime)
+                             else datetime.fromisoformat(value)
+                             for value in (row.send_at, row.deadline))
+        assert (send_at, deadline) == (decided, datetime(2026, 11, 30, 19, 0))
