@@ -112,8 +112,9 @@ def build_history(session: Session) -> None:
     week = {day: occurrence(bridge, local(day, 7, 30), "sent") for day in (23, 24, 25, 28, 29)}
     for day in (26, 27):
         occurrence(bridge, local(day, 7, 30), "skipped", "paused: paused by hand (cli)")
-    done(bridge, week[23], local(23, 7, 45))
-    done(bridge, week[23], local(23, 7, 46))  # tapped twice: one session
+    # Tapped twice (07:45 and 07:46): one answer per reminder since migration 0004, the
+    # latest kept.
+    done(bridge, week[23], local(23, 7, 46))
     done(bridge, week[24], local(24, 9, 0))
     done(bridge, week[28], local(28, 8, 0))
     done(bridge, week[25], local(25, 19, 0), outcome="skipped")
