@@ -132,15 +132,27 @@ def catalog(locale: str) -> None:
     click.echo(NOT_MEDICAL_ADVICE[locale])  # type: ignore[index]
 
 
-def open_sessions(settings: Settings) -> Any:
-    """Sessions on the config's database, migrated, with the config's people in it.
+# Commands about a configured person that must work before the first `run`.
+# Not preview (it leaves the database alone), import (it adds people itself),
+# export and report (they read what is there).
+ADDS_CONFIGURED_PEOPLE = frozenset({"status", "pain", "done", "skip", "pause", "resume",
+                                    "history", "token"})
 
-    The commands work from the config as soon as it is valid: a person in the
-    config who is not in the database yet (before the first `run`) is added by
-    syncing the config, as `run` would. Once everyone is there, syncing changes
-    stays the service's job (at start and on SIGHUP). A database that cannot be
-    opened ends the command with one line and exit status 1.
+
+def open_sessions(settings: Settings, *, add_people: bool | None = None) -> Any:
+    """Sessions on the config's database, migrated.
+
+    The check-in commands and `status` work from the config as soon as it is
+    valid: a person in the config who is not in the database yet (before the
+    first `run`) is added by syncing the config, as `run` would. Once everyone
+    is there, syncing changes stays the service's job (at start and on SIGHUP).
+    `add_people` defaults to whether the running command is one of
+    ADDS_CONFIGURED_PEOPLE. A database that cannot be opened ends the command
+    with one line and exit status 1.
     """
+    if add_people is None:
+        context = click.get_current_context(silent=True)
+        add_people = context is not None and context.info_name in ADDS_CONFIGURED_PEOPLE
     from sqlalchemy.exc import SQLAlchemyError
 
     from heupreminder.db.engine import make_engine, make_sessionmaker
@@ -150,7 +162,8 @@ def open_sessions(settings: Settings) -> Any:
         engine = make_engine(settings.database_url)
         upgrade(engine)
         sessions = make_sessionmaker(engine)
-        _add_configured_people(sessions, settings)
+        if add_people:
+            _add_configured_people(sessions, settings)
     except (SQLAlchemyError, OSError) as exc:
         _exit_database_error(exc, settings)
     return sessions
