@@ -2,7 +2,12 @@
 
 Every request carries a person's token (`Authorization: Bearer ...`); the
 token decides whose data is read or written, so one person's token can never
-reach another person's data. A body naming another person is refused.
+reach another person's data. A body naming another person is refused, and so
+is a token of a person who is no longer active. The token never goes in a URL.
+
+Bodies are read strictly (`strict_json`): only the keys an endpoint knows, text
+that can be stored, levels that are JSON integers; every refusal is a 400 that
+names the key and quotes at most a short prefix of the bad value.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from heupreminder.pain.records import (
 )
 from heupreminder.status import person_status
 from heupreminder.web.context import WebContext
+from heupreminder.web.strict_json import load_json, quote
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -51,55 +57,94 @@ def _error(status: int, message: str) -> tuple[Response, int]:
     return jsonify(error=message), status
 
 
-def _person_id(session: Session) -> str | None:
+def _client() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _authenticate(session: Session) -> str | tuple[Response, int]:
+    """The token's person id, or the answer for a request that is not allowed in.
+
+    A failure is logged (with the person when the token is theirs, never the token)
+    and counted against the client address, which gets 429 after a burst.
+    """
+    limiter = _context().auth_failures
+    wait = limiter.retry_after(_client())
+    if wait is not None:
+        response, status = _error(429, "too many failed attempts; try again later")
+        response.headers["Retry-After"] = str(wait)
+        return response, status
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        return None
+    if scheme.lower() != "bearer" or not token.strip():
+        limiter.failed(_client(), what="API request without a bearer token")
+        return _error(401, "missing or unknown API token")
     row = session.get(ApiToken, hash_token(token.strip()))
-    return row.person_id if row else None
+    if row is None:
+        limiter.failed(_client(), what="unknown API token")
+        return _error(401, "missing or unknown API token")
+    person = session.get(Person, row.person_id)
+    if person is None or not person.active:
+        # The person was removed from the config: their tokens stop with them.
+        limiter.failed(_client(), what="API token of an inactive person",
+                       person_id=row.person_id)
+        return _error(401, "missing or unknown API token")
+    return person.id
 
 
-def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
+def _body(allowed: frozenset[str]) -> dict[str, Any]:
+    """The request's JSON object: storable text, shallow, only keys we know."""
+    if not request.is_json:
+        raise InputError("body: send a JSON object (Content-Type: application/json)")
+    data = load_json(request.get_data(cache=False))  # 413 over guards.MAX_BODY
     if not isinstance(data, dict):
         raise InputError("body: send a JSON object")
-    if _has_nul(data):  # PostgreSQL refuses to store it
-        raise InputError("body: text must not contain NUL characters")
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise InputError(f"{quote(unknown[0])}: unknown key (known: {', '.join(sorted(allowed))})")
     return data
 
 
-def _has_nul(data: object) -> bool:
-    stack = [data]
-    while stack:
-        value = stack.pop()
-        if isinstance(value, str) and "\x00" in value:
-            return True
-        if isinstance(value, dict):
-            stack.extend(value.keys())
-            stack.extend(value.values())
-        elif isinstance(value, list):
-            stack.extend(value)
-    return False
+def _text(body: dict[str, Any], key: str, *, max_length: int) -> str | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InputError(f"{key}: {quote(value)} is not text")
+    if len(value) > max_length:
+        raise InputError(f"{key}: {quote(value)} is longer than {max_length} characters")
+    return value
 
 
-def _at(value: object) -> datetime | None:
+def _level(body: dict[str, Any]) -> int:
+    if "level" not in body:
+        raise InputError("level: is required")
+    value = body["level"]
+    # A JSON integer only: "5", 5.0, true or "1_0" are not levels.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(f"level: {quote(value)} is not a number from 0 to 10 "
+                         "(send a JSON integer)")
+    return value
+
+
+def _at(body: dict[str, Any]) -> datetime | None:
+    value = _text(body, "at", max_length=64)
     if value is None:
         return None
     try:
-        return datetime.fromisoformat(str(value))
+        return datetime.fromisoformat(value)
     except ValueError:
-        raise InputError(f"at: {value!r} is not an ISO 8601 time") from None
+        raise InputError(f"at: {quote(value)} is not an ISO 8601 time") from None
 
 
-def _handle(write: bool, action: Any) -> tuple[Response, int]:
+def _handle(write: bool, action: Any,
+            allowed: frozenset[str] = frozenset()) -> tuple[Response, int]:
     context = _context()
     try:
         with (context.sessions.begin() if write else context.sessions()) as session:
-            person_id = _person_id(session)
-            if person_id is None:
-                return _error(401, "missing or unknown API token")
-            body = _body() if write else {}
+            person_id = _authenticate(session)
+            if not isinstance(person_id, str):
+                return person_id
+            body = _body(allowed | {"person"}) if write else {}
             if body.get("person") not in (None, person_id):
                 return _error(403, "this token is not for that person")
             result = action(session, person_id, body)
@@ -110,29 +155,35 @@ def _handle(write: bool, action: Any) -> tuple[Response, int]:
     return jsonify(result), 201 if write else 200
 
 
+PAIN_KEYS = frozenset({"level", "where", "routine", "note", "at"})
+CHECKIN_KEYS = frozenset({"routine"})
+ROUTINE_KEY_LENGTH = 64  # config.model.Slug
+NOTE_LENGTH = 2000  # records.log_pain refuses longer notes as well
+
+
 @api.post("/pain")
 def pain() -> tuple[Response, int]:
     def action(session: Session, person_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        if "level" not in body:
-            raise InputError("level: is required")
-        logged = log_pain(session, _context().settings(), person_id, body["level"],
-                          where=body.get("where"), routine_key=body.get("routine"),
-                          note=body.get("note"), at=_at(body.get("at")), source="api",
-                          now=_context().clock())
+        logged = log_pain(session, _context().settings(), person_id, _level(body),
+                          where=_text(body, "where", max_length=ROUTINE_KEY_LENGTH),
+                          routine_key=_text(body, "routine", max_length=ROUTINE_KEY_LENGTH),
+                          note=_text(body, "note", max_length=NOTE_LENGTH), at=_at(body),
+                          source="api", now=_context().clock())
         return {"id": logged.report_id,
                 "decisions": [{"action": d.action, "scope": d.scope, "reason": d.reason}
                               for d in logged.decisions]}
-    return _handle(True, action)
+    return _handle(True, action, PAIN_KEYS)
 
 
 def _checkin(outcome: str) -> tuple[Response, int]:
     def action(session: Session, person_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        if not body.get("routine"):
+        routine = _text(body, "routine", max_length=ROUTINE_KEY_LENGTH)
+        if not routine:
             raise InputError("routine: is required")
-        row = log_checkin(session, person_id, str(body["routine"]), outcome, source="api",
+        row = log_checkin(session, person_id, routine, outcome, source="api",
                           now=_context().clock())
-        return {"routine": body["routine"], "outcome": row.outcome}
-    return _handle(True, action)
+        return {"routine": routine, "outcome": row.outcome}
+    return _handle(True, action, CHECKIN_KEYS)
 
 
 @api.post("/done")

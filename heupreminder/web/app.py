@@ -1,4 +1,8 @@
-"""The Flask application: check-in pages, the JSON API, /healthz."""
+"""The Flask application: check-in pages, the history page, the JSON API, /healthz, /metrics.
+
+Every request first passes `guards` (host names, body size, headers, JSON errors
+under /api/), see there.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from werkzeug.wrappers import Response
 from heupreminder.reports.web import history
 from heupreminder.web.api import api
 from heupreminder.web.context import WebContext
+from heupreminder.web.guards import allowed_host_names, install_guards
 from heupreminder.web.pages import pages
 
 
@@ -18,6 +23,13 @@ def create_app(context: WebContext) -> Flask:
     app.register_blueprint(pages)
     app.register_blueprint(api)
     app.register_blueprint(history)  # /h/<token>: the person's progress and chart
+
+    def hosts() -> frozenset[str]:
+        service = context.settings().config.service
+        return allowed_host_names(service.public_url, service.listen,
+                                  tuple(getattr(service, "allowed_hosts", ())))
+
+    install_guards(app, hosts)
 
     @app.get("/healthz")
     def healthz() -> tuple[Response, int]:
@@ -36,13 +48,5 @@ def create_app(context: WebContext) -> Flask:
         response = jsonify(error="the database is unreachable; try again in a minute")
         response.headers["Retry-After"] = "30"
         return response, 503
-
-    @app.after_request
-    def no_caching(response: Response) -> Response:
-        # Pages carry personal data and signed links: keep them out of caches.
-        response.headers["Cache-Control"] = "no-store"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        return response
 
     return app

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from heupreminder.config.loader import Settings
 from heupreminder.db.models import utcnow
+from heupreminder.web.auth_failures import FailureLimiter
 
 
 @dataclass
@@ -20,3 +21,5 @@ class WebContext:
     clock: Callable[[], datetime] = utcnow
     health: Callable[[], tuple[bool, dict[str, object]]] = field(
         default=lambda: (True, {}))
+    # Failed logins per client address (API tokens, check-in and history links).
+    auth_failures: FailureLimiter = field(default_factory=FailureLimiter)
