@@ -60,7 +60,9 @@ def run(config_path: str | None) -> None:
     """Run the service until SIGTERM or SIGINT (SIGHUP reloads the config)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    service = _announcing_service()(config_path)
+    from heupreminder.scheduler.service import Service
+
+    service = Service(config_path)
     try:
         service.run()
     except SQLAlchemyError as exc:
@@ -69,27 +71,6 @@ def run(config_path: str | None) -> None:
         # Typically the web server's port is taken: say so plainly.
         click.echo(f"heupreminder: cannot start: {exc}", err=True)
         sys.exit(1)
-
-
-def _announcing_service() -> type[Any]:
-    """The service, logging the next reminder due once it is ready.
-
-    A first run otherwise shows "ready" and then nothing for hours.
-    """
-    import logging
-
-    from heupreminder.db.models import utcnow
-    from heupreminder.scheduler.service import Service
-    from heupreminder.upcoming import next_reminder
-
-    class AnnouncingService(Service):
-        def startup(self) -> None:
-            super().startup()
-            with self.sessions() as session:
-                logging.getLogger("heupreminder.upcoming").info(
-                    next_reminder(session, utcnow()))
-
-    return AnnouncingService
 
 
 @main.command()

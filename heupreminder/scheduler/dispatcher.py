@@ -44,8 +44,9 @@ from heupreminder.db.models import (
 )
 from heupreminder.delivery import outages
 from heupreminder.delivery.messages import Message, compose, with_link
-from heupreminder.delivery.sender import Attachment, TransportError, send
-from heupreminder.delivery.webhook import Webhook, webhook_for
+from heupreminder.delivery.http_capture import capture
+from heupreminder.delivery.http_client import HttpRequest
+from heupreminder.delivery.sender import Attachment, TransportError, apprise_message, send
 from heupreminder.ops import metrics
 from heupreminder.pain.records import active_pauses_by_person, covering
 from heupreminder.reports.weekly import outgoing_summary
@@ -301,9 +302,9 @@ class Dispatcher:
                     continue
                 try:
                     local_date = row.due_at.astimezone(ZoneInfo(row.timezone)).date()
-                    message = with_link(compose(routine, row.locale, local_date),
-                                        row.locale, self._link(settings, row.person_id,
-                                                               row.occurrence_id))
+                    link = self._link(settings, row.person_id, row.occurrence_id)
+                    message = with_link(compose(routine, row.locale, local_date), row.locale,
+                                        link)
                 except (LookupError, ValueError) as exc:
                     # Quarantine: a malformed row (unknown exercise, empty text, bad
                     # time zone) fails alone and once, never the whole batch.
@@ -324,7 +325,8 @@ class Dispatcher:
                     channels=[c for c in row.channels
                               if previous.get(c, ("", 0))[0] != "sent"],
                     already_sent=[c for c, (status, _) in previous.items() if status == "sent"],
-                    attempts={c: n for c, (_, n) in previous.items()}))
+                    attempts={c: n for c, (_, n) in previous.items()},
+                    link=link, kind=row.kind, locale=row.locale))
             if skipped or set_aside:
                 _update_occurrences(session, skipped + set_aside)
         for _ in skipped:
@@ -342,7 +344,8 @@ class Dispatcher:
             try:
                 if channel is None:
                     raise TransportError(f"channel {name!r} is not configured", permanent=True)
-                send(channel, job.title, body, attach)
+                send(channel, job.title, body, attach, link=job.link, kind=job.kind,
+                     locale=job.locale)
                 errors[name] = None
             except TransportError as exc:
                 errors[name] = exc.message
@@ -350,20 +353,23 @@ class Dispatcher:
                     permanent.add(name)
         return SendResult(job=job, errors=errors, permanent=permanent)
 
-    def webhooks_for(self, job: SendJob) -> dict[str, Webhook] | None:
-        """Every channel of `job` as a kept-alive webhook, or None if one needs Apprise
-        (or the job says something different per channel, like the weekly summary)."""
+    def http_requests_for(self, job: SendJob) -> dict[str, HttpRequest] | None:
+        """The request Apprise builds for each channel of `job` (sent over kept-open
+        connections), or None if one channel needs Apprise itself (or the job says
+        something different per channel, like the weekly summary)."""
         if job.variants:
             return None
         channels = self.settings().channels
-        webhooks = {}
+        requests = {}
         for name in job.channels:
             channel = channels.get(name)
-            webhook = webhook_for(channel.url) if channel is not None else None
-            if webhook is None:
+            request = (capture(*apprise_message(channel.url, job.title, job.body,
+                                                link=job.link, kind=job.kind))
+                       if channel is not None else None)
+            if request is None:
                 return None
-            webhooks[name] = webhook
-        return webhooks
+            requests[name] = request
+        return requests
 
     def record(self, results: list[SendResult]) -> list[str]:
         """Write a batch of send results: each channel's result, and each reminder's
@@ -471,7 +477,7 @@ class Dispatcher:
             for notice in notices:
                 person = people.get(notice.person_id or "")
                 try:
-                    body, variants = self._notice_text(session, settings, notice, person)
+                    body, variants, link = self._notice_text(session, settings, notice, person)
                 except Exception as exc:  # e.g. the chart cannot be drawn: fail alone, once
                     log.error("%s notice %d cannot be composed: %s", notice.kind, notice.id, exc)
                     notice.status = OccurrenceStatus.FAILED
@@ -488,23 +494,26 @@ class Dispatcher:
                               if previous.get(c, {}).get("status") != "sent"],
                     already_sent=[c for c, r in previous.items() if r.get("status") == "sent"],
                     attempts={c: int(r.get("attempts", 0)) for c, r in previous.items()},
-                    variants=variants, results=dict(previous)))
+                    variants=variants, results=dict(previous), link=link, kind=notice.kind,
+                    locale=person.locale if person else settings.config.service.locale))
         return jobs
 
     def _notice_text(self, session: Session, settings: Settings, notice: Notice,
                      person: Person | None,
-                     ) -> tuple[str, dict[str, tuple[str, Attachment | None]]]:
-        """The notice's body, and per channel a different body and attachment if any."""
+                     ) -> tuple[str, dict[str, tuple[str, Attachment | None]], str | None]:
+        """The notice's body, per channel a different body and attachment if any, and
+        the link a tap on it opens (the check-in page, or the history page)."""
         if person is None:
-            return notice.body, {}
+            return notice.body, {}, None
         if notice.kind == "checkin":
             link = self._link(settings, person.id, None)
-            return with_link(Message(notice.title, notice.body), person.locale, link).body, {}
+            body = with_link(Message(notice.title, notice.body), person.locale, link).body
+            return body, {}, link
         if notice.kind == "summary":
             summary = outgoing_summary(session, self.sessions, settings, notice, person)
             return notice.body, {name: summary.for_channel(settings.channels.get(name))
-                                 for name in notice.channels}
-        return notice.body, {}
+                                 for name in notice.channels}, summary.link
+        return notice.body, {}, None
 
     def _link(self, settings: Settings, person_id: str, occurrence_id: int | None) -> str | None:
         public_url = settings.config.service.public_url
@@ -536,6 +545,12 @@ class SendJob:
     variants: dict[str, tuple[str, Attachment | None]] = field(default_factory=dict)
     # A notice's earlier per-channel results, kept beside the new ones.
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # How a channel may show it (see delivery.sender.send): the one-tap link
+    # (a push's tap target), what it is (exercise, rest, summary, ...; ntfy's
+    # tag) and the person's language.
+    link: str | None = None
+    kind: str | None = None
+    locale: str | None = None
 
     @property
     def context(self) -> str:

@@ -44,7 +44,8 @@ from heupreminder.db.models import OccurrenceStatus, ServiceState, utcnow
 from heupreminder.db.sync import schedule_unscheduled, sync_config
 from heupreminder.delivery.outbox import queue_admin_notice
 from heupreminder.delivery.sending_process import Send, SendingProcess
-from heupreminder.delivery.webhook import CLIENT, CONNECTIONS, Webhook, webhook_for
+from heupreminder.delivery.http_capture import may_use_fast_path
+from heupreminder.delivery.http_client import CLIENT, CONNECTIONS_PER_HOST, HttpRequest
 from heupreminder.ops import systemd
 from heupreminder.pain.records import housekeeping
 from heupreminder.reports.weekly import queue_summaries
@@ -56,6 +57,7 @@ from heupreminder.scheduler.dispatcher import (
     SendResult,
 )
 from heupreminder.secrets import MASKER, install_masker
+from heupreminder.upcoming import next_reminder
 
 if TYPE_CHECKING:
     from heupreminder.web.server import WebServer
@@ -81,7 +83,7 @@ HEARTBEAT_SECONDS = 60
 # The systemd watchdog is only fed while the clock ticks: a stuck scheduler
 # stops the pings, and systemd restarts the service (WatchdogSec=).
 WATCHDOG_MAX_TICK_AGE = timedelta(seconds=10)
-# One try of a channel at most (Apprise's and the webhooks' connect + read timeouts).
+# One try of a channel at most (Apprise's connect + read timeouts, also on the fast path).
 SLOWEST_TRY_SECONDS = 8.0
 
 
@@ -91,26 +93,26 @@ def claim_capacity(settings: Settings) -> int:
     Enough for batches that keep the database work per reminder small; few
     enough that the queue drains well within a lease even if every channel
     hung. Apprise's channels each hold one of `send_workers` threads for up to
-    8 s per try (its connect and read timeouts); webhooks share 32 kept-alive
-    connections in the sending process, so an installation with only webhooks
-    takes bigger batches (fewer round trips per reminder, which PostgreSQL
-    feels), twice as big again when the lease allows it.
+    8 s per try (its connect and read timeouts); HTTP channels are sent by the
+    sending process over kept-open connections (32 per host), so an installation
+    with only HTTP channels takes bigger batches (fewer round trips per reminder,
+    which PostgreSQL feels), twice as big again when the lease allows it.
     """
     workers = settings.config.service.send_workers
     channels = settings.channels.values()
-    if not channels or any(webhook_for(channel.url) is None for channel in channels):
+    if not channels or not all(may_use_fast_path(channel.url) for channel in channels):
         return workers * 16
     capacity = max(workers * 32, 256)
-    # If every webhook hung, 2 x capacity claims would take this long to drain.
-    worst_drain = 2 * capacity / CONNECTIONS * SLOWEST_TRY_SECONDS
+    # If all went to one host that hung, 2 x capacity claims would take this long to drain.
+    worst_drain = 2 * capacity / CONNECTIONS_PER_HOST * SLOWEST_TRY_SECONDS
     if settings.config.service.lease.total_seconds() >= 2 * worst_drain:
         return 2 * capacity  # 512 with the defaults: 128 s, under half of the 5 min lease
     return capacity
 
 
-def uses_webhooks(settings: Settings) -> bool:
-    """True if some channel is a JSON webhook (sent by the sending process)."""
-    return any(webhook_for(channel.url) is not None for channel in settings.channels.values())
+def uses_fast_path(settings: Settings) -> bool:
+    """True if some channel is HTTP-based (sent by the sending process)."""
+    return any(may_use_fast_path(channel.url) for channel in settings.channels.values())
 
 
 class Service:
@@ -126,7 +128,7 @@ class Service:
         workers = self._settings.config.service.send_workers
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="send")
         self._capacity = claim_capacity(self._settings)
-        self.sender: SendingProcess[SendJob] = SendingProcess(self._webhook_result)
+        self.sender: SendingProcess[SendJob] = SendingProcess(self._http_result)
         self._busy = 0  # claimed reminders (and notices) handed to a sender, not finished
         self._in_flight: set[Future[Any]] = set()  # what shutdown waits for
         self._results: queue.SimpleQueue[SendResult] = queue.SimpleQueue()
@@ -175,7 +177,7 @@ class Service:
                 self._feed_watchdog, "interval", seconds=watchdog / 2, id="watchdog",
                 max_instances=1, coalesce=True, misfire_grace_time=None,
             )
-        if uses_webhooks(self._settings):
+        if uses_fast_path(self._settings):
             self.sender.start()  # loading takes a moment: not at the first reminder
         self.scheduler.start()
         self._start_web()
@@ -186,6 +188,9 @@ class Service:
                                    next_run_time=utcnow() + timedelta(seconds=5))
         log.info("heupreminder ready")
         systemd.ready()
+        # A first run otherwise says "ready" and then nothing for hours.
+        with self.sessions() as session:
+            log.info(next_reminder(session, utcnow()))
 
     def main_loop(self) -> None:
         while not self.stopping.wait(0.5):
@@ -407,15 +412,15 @@ class Service:
             notices = self.dispatcher.claim_notices(now, free)
             claimed = self.dispatcher.claim(now, free - len(notices), expire=False)
             jobs = self.dispatcher.prepare_notices(notices) + self.dispatcher.prepare(claimed)
-            to_webhooks: list[tuple[SendJob, dict[str, Webhook]]] = []
+            to_sending_process: list[tuple[SendJob, dict[str, HttpRequest]]] = []
             for job in jobs:
-                webhooks = self.dispatcher.webhooks_for(job)
-                if webhooks is None:
+                requests = self.dispatcher.http_requests_for(job)
+                if requests is None:
                     self._submit(self.dispatcher.send_job, job, self._results.put)
                 else:
-                    to_webhooks.append((job, webhooks))
-            if to_webhooks:
-                self._submit_to_webhooks(to_webhooks)
+                    to_sending_process.append((job, requests))
+            if to_sending_process:
+                self._submit_to_sending_process(to_sending_process)
             if not more_due and len(notices) + len(claimed) < free:
                 break
             self._wait_for_slots(self._capacity // 2)
@@ -464,13 +469,14 @@ class Service:
 
         future.add_done_callback(done)
 
-    def _submit_to_webhooks(self, batch: list[tuple[SendJob, dict[str, Webhook]]]) -> None:
+    def _submit_to_sending_process(
+            self, batch: list[tuple[SendJob, dict[str, HttpRequest]]]) -> None:
         """Send a batch in the sending process: one hand-over, the sends on the other core.
 
         Each result is queued as it comes, like the pool's. A send the process
         could not finish (it died) comes back failed and is retried as usual.
         """
-        sends = [Send(job, webhooks, job.title, job.body) for job, webhooks in batch]
+        sends = [Send(job, requests) for job, requests in batch]
         with self._lock:
             self._busy += len(batch)  # before: results may come before submit() returns
         try:
@@ -483,7 +489,7 @@ class Service:
             self._in_flight.add(future)
         future.add_done_callback(self._discard_in_flight)
 
-    def _webhook_result(self, job: SendJob, errors: dict[str, str | None]) -> None:
+    def _http_result(self, job: SendJob, errors: dict[str, str | None]) -> None:
         masked = {name: MASKER.mask(error) if error else None for name, error in errors.items()}
         self._results.put(SendResult(job=job, errors=masked, permanent=set()))
         self.wake()
