@@ -136,12 +136,12 @@ _ENTRIES = (
         "exercise",
         nl=EntryTexts(
             title="Ochtendbrug",
-            summary="De brug voor 's ochtends: maakt je spieren wakker en helpt je houding.",
+            summary="De brug voor 's ochtends: maakt je spieren wakker en is goed voor je houding.",
             bodies=(
-                "Tijd voor de brug. Lig op je rug, knieën gebogen en voeten plat "
-                "op de vloer. Span je billen aan en duw je heupen omhoog, houd een paar tellen "
-                "vast en zak langzaam terug. Doe dit zo'n 10 keer. Je spieren worden er wakker "
-                "van en je staat de hele dag steviger rechtop.",
+                "Tijd voor de brug. Ga op je rug liggen met je knieën gebogen en je voeten "
+                "plat op de vloer. Span je billen aan en duw je heupen omhoog, houd dat een paar "
+                "tellen vast en laat ze dan langzaam weer zakken. Doe dit zo'n 10 keer. Je "
+                "spieren worden er wakker van en je staat de rest van de dag steviger rechtop.",
             ),
         ),
         en=EntryTexts(
@@ -160,12 +160,13 @@ _ENTRIES = (
         "exercise",
         nl=EntryTexts(
             title="Bal knijpen (binnenkant dij)",
-            summary="Een bal tussen je knieën samenknijpen voor de binnenkant van je dij.",
+            summary="Een bal tussen je knieën samenknijpen, voor de spieren aan de binnenkant van "
+            "je dij.",
             bodies=(
-                "Lig op je rug met gebogen knieën en klem een bal tussen je knieën, bijvoorbeeld "
-                "een voetbal die niet te veel veert. Knijp de bal samen, houd even vast en laat "
-                "weer los; herhaal zo'n 10 keer. De spieren aan de binnenkant van je dij geven "
-                "je heup steun.",
+                "Ga op je rug liggen met gebogen knieën en klem een bal tussen je knieën, "
+                "bijvoorbeeld een voetbal die niet te veel veert. Knijp de bal samen, houd even "
+                "vast en laat weer los; herhaal dit zo'n 10 keer. De spieren aan de binnenkant "
+                "van je dij geven je heup steun.",
             ),
         ),
         en=EntryTexts(
@@ -184,12 +185,13 @@ _ENTRIES = (
         "exercise",
         nl=EntryTexts(
             title="Buitenkant dij versterken",
-            summary="Been heffen in zijlig, voor sterkere spieren aan de buitenkant van je dij.",
+            summary="Op je zij liggend je been optillen, voor sterkere spieren aan de buitenkant "
+            "van je dij.",
             bodies=(
-                "Lig op je zij met je onderste knie licht gebogen. Til je bovenste been gestrekt "
-                "een stukje op, houd kort vast en laat het rustig zakken. Doe dit zo'n 10 keer "
-                "en wissel dan van kant. Heb je heupartrose, dan zijn juist de spieren aan de "
-                "buitenkant van je dij de spieren om te trainen.",
+                "Ga op je zij liggen met je onderste knie licht gebogen. Til je bovenste been "
+                "gestrekt een stukje op, houd kort vast en laat het rustig zakken. Doe dit zo'n "
+                "10 keer en wissel dan van kant. Heb je heupartrose, dan is het juist goed om de "
+                "spieren aan de buitenkant van je dij te versterken.",
             ),
         ),
         en=EntryTexts(
@@ -209,11 +211,12 @@ _ENTRIES = (
         side_aware=True,
         nl=EntryTexts(
             title="Heupstretch",
-            summary="Geknielde rekoefening voor de heup: 30 seconden, een of twee keer herhalen.",
+            summary="Rekoefening voor de heup, geknield: 30 seconden vasthouden, één of twee keer "
+            "herhalen.",
             bodies=(
                 "Kniel op {knee} en houd je vast aan iets stevigs. Kantel je bekken naar voren "
-                "en span je billen aan. Leun dan {lean} tot je bovenaan je heupbot een rek "
-                "voelt. Houd dat 30 seconden vast en doe het daarna nog een of twee keer.",
+                "en span je billen aan. Leun dan {lean} tot je bovenaan je heupbot rek voelt. "
+                "Houd dat 30 seconden vast en doe het daarna nog één of twee keer.",
             ),
         ),
         en=EntryTexts(
@@ -233,10 +236,10 @@ _ENTRIES = (
             title="Wandelen",
             summary="Een wandeling: beweging die je heupen weinig belast.",
             bodies=(
-                "Tijd voor een wandeling! Wandelen is zacht voor je heupen. Heb je artritis of "
-                "een slijmbeursontsteking, kies dan voor wandelen in plaats van hardlopen of "
-                "springen: harde schokken kunnen gevoelige gewrichten laten opzwellen. Begin "
-                "rustig en bouw het langzaam op.",
+                "Tijd voor een wandeling! Wandelen belast je heupen maar weinig. Heb je "
+                "artritis of een slijmbeursontsteking, kies dan voor wandelen in plaats van "
+                "hardlopen of springen: harde schokken kunnen gevoelige gewrichten laten "
+                "opzwellen. Begin rustig en bouw het langzaam op.",
             ),
         ),
         en=EntryTexts(
@@ -257,8 +260,8 @@ _ENTRIES = (
             summary="Herinnering voor je magnesium (overleg eerst met je huisarts).",
             bodies=(
                 "Tijd voor je magnesium. Je spieren hebben magnesium nodig om samen te trekken "
-                "en weer te ontspannen, en het speelt ook mee bij je zenuwen en je energie. "
-                "Begin je pas met een supplement? Overleg dan eerst met je huisarts.",
+                "en weer te ontspannen, en het speelt ook een rol bij je zenuwen en je energie. "
+                "Wil je met een nieuw supplement beginnen? Overleg dan eerst met je huisarts.",
             ),
         ),
         en=EntryTexts(
@@ -279,8 +282,8 @@ _ENTRIES = (
             summary="Herinnering voor je glucosamine (overleg eerst met je huisarts).",
             bodies=(
                 "Tijd voor je glucosamine. Glucosaminesulfaat wordt gebruikt om het kraakbeen "
-                "in je gewrichten te ondersteunen. Begin je pas met een supplement? Overleg dan "
-                "eerst met je huisarts.",
+                "in je gewrichten te ondersteunen. Wil je met een nieuw supplement beginnen? "
+                "Overleg dan eerst met je huisarts.",
             ),
         ),
         en=EntryTexts(
@@ -299,16 +302,16 @@ _ENTRIES = (
             title="Voedingstip",
             summary="Elke keer een andere tip over eten voor sterke botten en gewrichten.",
             bodies=(
-                "Zet deze week eens vis op het menu: het levert ijzer en fosfor, waar je botten "
-                "en gewrichten baat bij hebben.",
+                "Zet deze week eens vis op het menu: vis levert ijzer en fosfor, en daar hebben "
+                "je botten en gewrichten baat bij.",
                 "Vitamine A, C en D helpen je lichaam collageen te maken, een bouwstof van je "
                 "gewrichten. Zorg dat ze in je maaltijden zitten.",
                 "Pak vandaag eens een sinaasappel of mandarijn: citrusvruchten worden genoemd "
-                "als fruit dat zwelling in je gewrichten kan helpen tegengaan.",
+                "als fruit dat kan helpen tegen zwelling in je gewrichten.",
                 "Zin in iets zoets? Mango, ananas, meloen en aardbeien zijn fruitsoorten die "
                 "vaak worden aangeraden bij gezwollen gewrichten.",
-                "Kook vandaag eens met wortel, artisjok of knoflook: groenten die bekendstaan "
-                "om het tegengaan van zwelling in je gewrichten.",
+                "Kook vandaag eens met wortel, artisjok of knoflook: die staan erom bekend dat "
+                "ze zwelling in je gewrichten helpen tegengaan.",
                 "Een gevarieerd, evenwichtig eetpatroon is de basis voor sterke botten en "
                 "gewrichten. Hoe kleurrijk is jouw bord vandaag?",
             ),

@@ -133,7 +133,8 @@ def test_email_is_multipart_with_lines_steps_and_buttons(smtp: SmtpInbox) -> Non
     assert mail["Subject"] == "Ochtendbrug"
     assert mail["From"] == "Heupreminder <heup@example.org>"
     plain = text_of(mail)
-    assert plain.splitlines()[1] == "1. Lig op je rug, knieën gebogen en voeten plat op de vloer."
+    assert plain.splitlines()[1] == ("1. Ga op je rug liggen met je knieën gebogen en je voeten "
+                                     "plat op de vloer.")
     assert plain.splitlines()[-1] == LINK
     html = part(mail, "text/html")
     anchors = Anchors()
@@ -147,7 +148,7 @@ def test_email_is_multipart_with_lines_steps_and_buttons(smtp: SmtpInbox) -> Non
 
 def test_summary_chart_is_inline_by_cid(smtp: SmtpInbox) -> None:
     body = ("Deze week deed je 3 van de 5 oefensessies.\n\n• Ochtendbrug: 3 van 5 gedaan\n\n"
-            "In de bijlage: je pijn en je oefeningen per dag, de afgelopen 4 weken.\n\n"
+            "In de bijlage: je pijn en je oefeningen per dag over de afgelopen 4 weken.\n\n"
             "Je grafiek en geschiedenis: https://heup.example.org/h/abc")
     chart = Attachment(name="heupreminder-anna-2026-11-29.png", content=b"\x89PNG fake",
                        mimetype="image/png")

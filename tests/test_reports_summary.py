@@ -70,10 +70,10 @@ def test_summary_texts_in_dutch_and_english(tmp_path: Path, database_url: str) -
     assert title == "Je week in het kort"
     assert short_text(body) == (
         "Deze week deed je 3 van de 5 oefensessies. 2 rustdagen tellen niet als gemist. "
-        "Pijn: gemiddeld 2,8, minder dan vorige week (5,5). Je oefeningen rusten nu.")
+        "Pijn: gemiddeld 2,8, lager dan vorige week (5,5). Je oefeningen staan nu stil.")
     assert "• Ochtendbrug: 3 van 5 gedaan, 2 rustdagen" in body
     assert "• Magnesium: 6 van 7 gedaan" in body
-    assert "Alle oefeningen rusten sinds 29 nov: je heup bleef pijn doen." in body
+    assert "Alle oefeningen staan stil sinds 29 nov: je heup bleef pijn doen." in body
 
     title, body = summary_message("en", "Anna", summary, ZONE)
     assert title == "Your week at a glance"

@@ -36,7 +36,7 @@ _WHY: Mapping[Locale, Mapping[str, str]] = {
         "rising": "De pijn in je heup wordt erger",
         "worsening": "Je heup doet meer pijn dan de dag ervoor",
         "severe": "Je hebt op meer dan één dag veel pijn in je heup gehad",
-        "escalate": "Je heup doet {rested} nog steeds flink pijn",
+        "escalate": "Je heup doet {rested} nog steeds veel pijn",
     },
     "en": {
         "persisting": "Your hip keeps hurting",
@@ -68,11 +68,11 @@ _REST: Mapping[Locale, Mapping[str, str]] = {
         "kept": "{why}. {what} blijven stilstaan.",
         "today": "Je meldde veel pijn, dus {what} staan de rest van vandaag stil. Gun je heup "
         "rust. Blijft de pijn zo erg, ga dan naar je huisarts of fysiotherapeut.",
-        "soreness": "Een beetje spierpijn op de dag na het oefenen is heel gewoon; blijft de "
-        "pijn hangen of wordt die erger, dan is rust beter.",
-        "care": "Maak een afspraak met je huisarts of fysiotherapeut om naar deze pijn te "
-        "laten kijken.",
-        "supplements": "Herinneringen voor je supplementen krijg je gewoon.",
+        "soreness": "Een beetje spierpijn de dag na het oefenen is heel gewoon; houdt de pijn "
+        "aan of wordt die erger, dan kun je beter rusten.",
+        "care": "Maak een afspraak met je huisarts of fysiotherapeut, zodat die naar deze "
+        "pijn kan kijken.",
+        "supplements": "De herinneringen voor je supplementen gaan gewoon door.",
         "others": "Je andere herinneringen gaan gewoon door.",
         "others_supplements": "Je andere herinneringen, ook die voor je supplementen, gaan "
         "gewoon door.",
@@ -107,7 +107,7 @@ _RESUME: Mapping[Locale, Mapping[str, str]] = {
         "title": "Je oefeningen gaan weer van start",
         "rested": "Je heup heeft rust gehad en je meldde weinig pijn, dus {what} komen terug.",
         "manual": "{what} staan weer aan.",
-        "calm": "Bouw rustig op: begin licht en doe het de eerste dagen wat kalmer aan.",
+        "calm": "Bouw het rustig op: begin voorzichtig en doe het de eerste dagen kalm aan.",
     },
     "en": {
         "title": "Your exercises are back",
@@ -122,11 +122,11 @@ _CHECKIN: Mapping[Locale, Mapping[str, str]] = {
     "nl": {
         "title": "Hoe gaat het met je heup?",
         "greeting": "Hoi {name},",
-        "resting": "je oefeningen rusten nog even.",
+        "resting": "je oefeningen staan nog even stil.",
         "ask": "Hoe voelt je heup vandaag? Geef je pijn een cijfer van 0 (geen pijn) tot 10 "
         "(ergste pijn).",
-        "policy": "Heeft je heup lang genoeg gerust en is je laatste pijncijfer, van het "
-        "afgelopen etmaal, een {level} of lager, dan starten je oefeningen vanzelf weer.",
+        "policy": "Heeft je heup lang genoeg gerust en is je laatste pijncijfer van het "
+        "afgelopen etmaal een {level} of lager, dan starten je oefeningen vanzelf weer.",
         "by_hand": "Je hebt ze zelf stilgezet; ze komen terug als je ze weer aanzet.",
         "by_hand_until": "Je hebt ze zelf stilgezet tot {until}; je kunt ze ook eerder weer "
         "aanzetten.",
@@ -155,7 +155,7 @@ _CAREGIVER: Mapping[Locale, Mapping[str, str]] = {
         "one": "De herinneringen voor “{routine}” staan stil (de andere oefeningen gaan door)",
         "one_unnamed": "De herinneringen voor één oefening staan stil (de andere oefeningen "
         "gaan door)",
-        "rest": "{what} en we hebben aangeraden om naar de huisarts of fysiotherapeut te "
+        "rest": "{what}, en we hebben aangeraden om naar de huisarts of fysiotherapeut te "
         "gaan. Misschien wil je even contact opnemen.",
     },
     "en": {

@@ -13,12 +13,12 @@ _TEXTS: dict[str, dict[str, Any]] = {
         "routine": "{done} van {planned} gedaan",
         "routine_rest": "{rest} rustdag(en), niet als gemist geteld",
         "routine_idle": "geen herinneringen",
-        "chart": "Pijn en oefeningen, 4 weken",
-        "chart_alt": "Grafiek: je hoogste pijn per dag en je gedane oefeningen per dag, "
-                     "de afgelopen 4 weken",
-        "recent": "Wat er gebeurde (14 dagen)",
+        "chart": "Pijn en oefeningen, afgelopen 4 weken",
+        "chart_alt": "Grafiek: je hoogste pijn per dag en hoeveel oefeningen je per dag "
+                     "deed, over de afgelopen 4 weken",
+        "recent": "Wat er is gebeurd (afgelopen 14 dagen)",
         "nothing": "Nog niets vastgelegd.",
-        "types": {"reminder": "Herinnering", "checkin": "Check-in", "pain": "Pijn",
+        "types": {"reminder": "Herinnering", "checkin": "Antwoord", "pain": "Pijn",
                   "pause": "Rust", "escalate": "Advies", "resume": "Weer verder"},
         "status": {"sent": "verstuurd", "failed": "niet aangekomen", "skipped": "overgeslagen",
                    "missed": "gemist", "pending": "gepland", "sending": "wordt verstuurd",

@@ -69,8 +69,8 @@ def test_history_page_on_a_phone(tmp_path: Path, database_url: str) -> None:
             expect(page.locator("h1")).to_have_text("Je voortgang, Anna")
             expect(page.locator("#short")).to_have_text(
                 "Deze week deed je 3 van de 5 oefensessies. 2 rustdagen tellen niet als "
-                "gemist. Pijn: gemiddeld 2,8, minder dan vorige week (5,5). "
-                "Je oefeningen rusten nu.")
+                "gemist. Pijn: gemiddeld 2,8, lager dan vorige week (5,5). "
+                "Je oefeningen staan nu stil.")
             expect(page.locator("#routines li").first).to_contain_text("3 van 5 gedaan")
             expect(page.locator("#pauses")).to_contain_text("je heup bleef pijn doen")
             events = page.locator("#events li")
