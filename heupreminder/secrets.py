@@ -3,8 +3,9 @@
 Apprise plugins mask their own URLs (`url(privacy=True)`), but an error
 message or a third-party log line can still quote a token. So every log
 record passes through `SecretMasker`, which knows the literal secret values
-taken from the config (substituted env vars, passwords, tokens) and blanks
-them wherever they appear.
+taken from the config (substituted env vars, passwords, tokens: only the
+parts Apprise itself calls private, never option words) and blanks them
+wherever they appear.
 """
 
 from __future__ import annotations
@@ -12,24 +13,54 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
+from urllib.parse import quote, unquote
 
 MASK = "****"
 # Shorter fragments are too likely to be ordinary words or numbers.
 _MIN_SECRET_LENGTH = 4
-_URL_PARTS = re.compile(r"[/:@?&=#,]+")
+# A secret that holds separators (Telegram's "123:abc") is also masked piece by piece
+# when a piece is this long: a log line may quote only the part after the colon.
+_MIN_PIECE_LENGTH = 8
+_SEPARATORS = re.compile(r"[/:@?&=#,]+")
 
 
 def secrets_in_url(url: str, masked_url: str) -> set[str]:
-    """The parts of `url` that Apprise chose to hide in `masked_url`.
+    """The secret values in the Apprise URL `url`, to be masked in every log line.
 
-    Apprise knows per service which URL parts are secret; whatever it does
-    not show in its privacy rendering we treat as a secret too.
+    Those are what Apprise itself declares private for the service (passwords,
+    tokens, keys: the values `url(privacy=True)` hides), the values of custom
+    headers and parameters (`mask_custom_params`), and the whole URL. Never option
+    names or words such as `mode=insecure`: those would blank ordinary log lines.
+    A private value that Apprise shows anyway in `masked_url` is not treated as secret.
     """
+    import apprise  # here, not at import: logging set-up should not load every plugin
+
     found = {url}
-    for part in _URL_PARTS.split(url):
-        if len(part) >= _MIN_SECRET_LENGTH and part not in masked_url:
-            found.add(part)
-    return found
+    plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
+    if plugin is not None:
+        for value in _private_values(plugin):
+            if value not in masked_url:
+                found.add(value)
+                found.update(p for p in _SEPARATORS.split(value) if len(p) >= _MIN_PIECE_LENGTH)
+    for match in _CUSTOM_PARAM.finditer(url):
+        value = unquote(match.group(2))
+        found.update(v for v in (value, match.group(2)) if v)
+    return {f for f in found if len(f) >= _MIN_SECRET_LENGTH}
+
+
+def _private_values(plugin: object) -> list[str]:
+    """The values of the tokens and arguments the plugin's service marks ``private``."""
+    values: list[str] = []
+    for templates in (getattr(plugin, "template_tokens", {}), getattr(plugin, "template_args", {})):
+        for key, spec in templates.items():
+            if not isinstance(spec, dict) or not spec.get("private"):
+                continue
+            value = getattr(plugin, spec.get("map_to", key), None)
+            candidates = value if isinstance(value, list | tuple | set) else [value]
+            for candidate in candidates:
+                if isinstance(candidate, str) and candidate:
+                    values.extend({candidate, quote(candidate, safe="")})
+    return values
 
 
 # Apprise shows the custom headers (+Name=...), extra query parameters
