@@ -86,6 +86,9 @@ class Person(Base):
     channels: Mapped[list[str]] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the person was first added (by a sync, an import); no report may be dated
+    # earlier. NULL for people added before migration 0005: not known.
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     routines: Mapped[list[Routine]] = relationship(back_populates="person")
 
@@ -306,6 +309,20 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     person_id: Mapped[str] = mapped_column(ForeignKey("people.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class HistoryLink(Base):
+    """The current read-only history link of a person (migration 0005).
+
+    The link's token is signed and carries `nonce`: rotating draws a new nonce, so
+    every older link stops working; revoking clears it until the next rotation.
+    """
+
+    __tablename__ = "history_links"
+
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    nonce: Mapped[str | None] = mapped_column(String(32))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ServiceState(Base):

@@ -2,11 +2,12 @@
 
 Contracts:
 
-- ``<token>`` is a signed link token for the person (any of their check-in
-  links, or the ``LinkTarget(person, None)`` of the weekly summary), checked
-  and expiring like the check-in page's; or the person's API token
-  (``heup_...``), which does not expire, for a bookmark. Anything else
-  answers the check-in page's "link not valid / expired" page (400 / 410).
+- ``<token>`` is the person's history link token (``reports.links``): read-only,
+  signed, good until it is rotated or revoked. Check-in links and API tokens do
+  not open it (an API token can write and never goes in a URL). Anything else,
+  or a person who is no longer active, answers the check-in page's "link not
+  valid" page (400); the failure is logged and counted against the client's
+  address, which gets 429 after a burst.
 - The page only reads; it shows the last 7 days' numbers (the weekly
   summary's rules), current pauses, the 4-week chart and the last 14 days'
   events, newest first, in the person's language, readable on a phone.
@@ -26,22 +27,21 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from heupreminder.catalog import NOT_MEDICAL_ADVICE
-from heupreminder.db.models import ApiToken, Person, Routine
+from heupreminder.db.models import Person, Routine
 from heupreminder.delivery.messages import routine_title
 from heupreminder.reports.chart import chart_data, render_chart
 from heupreminder.reports.events import ReportRow, event_rows
+from heupreminder.reports.links import HistoryLinkError, read_history_token
 from heupreminder.reports.page_texts import history_texts
 from heupreminder.reports.summary import weekly_summary
 from heupreminder.reports.texts import PAUSE_CODES, pause_line, short_paragraph, words
-from heupreminder.web.api import hash_token
 from heupreminder.web.context import WebContext
-from heupreminder.web.links import LinkError, LinkSigner, link_secret
+from heupreminder.web.links import link_secret
 from heupreminder.web.texts import page_texts
 
 history = Blueprint("history", __name__)
 
 RECENT = timedelta(days=14)
-API_TOKEN_PREFIX = "heup_"
 
 
 def _context() -> WebContext:
@@ -50,36 +50,45 @@ def _context() -> WebContext:
 
 
 def _person(session: Session, token: str) -> Person:
-    """The token's person; LinkError unless the token is good and the person active."""
-    context = _context()
-    if token.startswith(API_TOKEN_PREFIX):
-        row = session.get(ApiToken, hash_token(token))
-        if row is None:
-            raise LinkError(expired=False)
-        person_id = row.person_id
-    else:
-        lifetime = context.settings().config.service.link_lifetime
-        person_id = LinkSigner(link_secret(context.sessions), lifetime).read(token).person_id
+    """The token's person; HistoryLinkError unless the token is good and the person active."""
+    person_id = read_history_token(session, link_secret(_context().sessions), token)
     person = session.get(Person, person_id)
     if person is None or not person.active:
-        raise LinkError(expired=False)
+        raise HistoryLinkError(person_id)
     return person
 
 
-def _problem(error: LinkError) -> tuple[str, int]:
+def _problem(status: int = 400) -> tuple[str, int]:
     texts = page_texts(request.accept_languages.best_match(["nl", "en"]) or "en")
-    message = texts["expired"] if error.expired else texts["invalid"]
-    return render_template("problem.html", t=texts, message=message), 410 if error.expired else 400
+    return render_template("problem.html", t=texts, message=texts["invalid"]), status
+
+
+def _refused(error: HistoryLinkError) -> tuple[str, int]:
+    _context().auth_failures.failed(request.remote_addr or "unknown", what="bad history link",
+                                    person_id=error.person_id)
+    return _problem()
+
+
+def _limited() -> Response | None:
+    """The 429 answer for an address that failed too often just now, else None."""
+    wait = _context().auth_failures.retry_after(request.remote_addr or "unknown")
+    if wait is None:
+        return None
+    body, status = _problem(429)
+    return Response(body, status=status, headers={"Retry-After": str(wait)},
+                    mimetype="text/html")
 
 
 @history.get("/h/<token>")
-def page(token: str) -> tuple[str, int] | str:
+def page(token: str) -> Response | tuple[str, int] | str:
     context = _context()
+    if (limited := _limited()) is not None:
+        return limited
     with context.sessions() as session:
         try:
             person = _person(session, token)
-        except LinkError as error:
-            return _problem(error)
+        except HistoryLinkError as error:
+            return _refused(error)
         now = context.clock()
         zone = ZoneInfo(person.timezone)
         t = history_texts(person.locale)
@@ -104,11 +113,13 @@ def page(token: str) -> tuple[str, int] | str:
 @history.get("/h/<token>/chart.png")
 def chart(token: str) -> Response | tuple[str, int]:
     context = _context()
+    if (limited := _limited()) is not None:
+        return limited
     with context.sessions() as session:
         try:
             person = _person(session, token)
-        except LinkError as error:
-            return _problem(error)
+        except HistoryLinkError as error:
+            return _refused(error)
         today = context.clock().astimezone(ZoneInfo(person.timezone)).date()
         png = render_chart(chart_data(session, person, today), person.locale, scale=2)
     return Response(png, mimetype="image/png")

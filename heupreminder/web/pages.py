@@ -17,6 +17,7 @@ from heupreminder.catalog import NOT_MEDICAL_ADVICE
 from heupreminder.db.models import Occurrence, Person
 from heupreminder.delivery.messages import routine_title
 from heupreminder.pain.records import LOCATIONS, InputError, log_checkin, log_pain
+from heupreminder.reports.links import history_token
 from heupreminder.web.context import WebContext
 from heupreminder.web.links import LinkError, LinkSigner, LinkTarget, link_secret
 from heupreminder.web.texts import page_texts
@@ -48,6 +49,13 @@ def _resolve(session: Session, target: LinkTarget) -> tuple[Person, Occurrence |
     return person, occurrence
 
 
+def _history_path(person_id: str) -> str | None:
+    """The person's read-only history link (never this write-capable check-in token)."""
+    context = _context()
+    history = history_token(context.settings(), context.sessions, person_id)
+    return url_for("history.page", token=history) if history else None
+
+
 def _link_problem(error: LinkError) -> tuple[str, int]:
     texts = page_texts(request.accept_languages.best_match(["nl", "en"]) or "en")
     message = texts["expired"] if error.expired else texts["invalid"]
@@ -75,7 +83,7 @@ def checkin_page(token: str) -> tuple[str, int] | str:
             ask_with_routine=exercise, submission=secrets.token_urlsafe(18),
             saved=request.args.get("saved"), error=request.args.get("error"),
             locations=LOCATIONS, disclaimer=NOT_MEDICAL_ADVICE[texts["locale"]],
-            history_url=url_for("history.page", token=token))
+            history_url=_history_path(person.id))
 
 
 @pages.post("/c/<token>")
