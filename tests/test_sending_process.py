@@ -19,8 +19,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from heupreminder.delivery.http_capture import capture
+from heupreminder.delivery.http_client import HttpRequest
 from heupreminder.delivery.sending_process import STOPPED, Send, SendingProcess
-from heupreminder.delivery.webhook import Webhook, webhook_for
 from tests.receivers import HttpInbox, free_port, http_receiver
 
 TITLE = "Ochtendbrug"
@@ -56,17 +57,20 @@ def sender(results: Results) -> Iterator[SendingProcess[int]]:
     process.close()
 
 
-def hook(url: str) -> Webhook:
-    webhook = webhook_for(url)
-    assert webhook is not None
-    return webhook
+def hook(url: str, body: str = "x") -> HttpRequest:
+    """The request Apprise builds for this message (sent by the child)."""
+    request = capture(url, TITLE, body)
+    assert request is not None
+    return request
 
 
 def test_a_batch_is_sent_by_the_child_and_every_result_comes_back_once(
         sender: SendingProcess[int], results: Results, receiver: HttpInbox) -> None:
     with http_receiver(keep_alive=True) as second:
-        webhooks = {"push": hook(receiver.url), "team": hook(second.url)}
-        sends = [Send(i, webhooks, TITLE, f"Brug nummer {i}. Stop als het pijn doet.")
+        def body(i: int) -> str:
+            return f"Brug nummer {i}. Stop als het pijn doet."
+
+        sends = [Send(i, {"push": hook(receiver.url, body(i)), "team": hook(second.url, body(i))})
                  for i in range(200)]
         sender.submit(sends).result(timeout=30)
         assert sender.pid is not None and sender.pid != os.getpid()
@@ -83,11 +87,11 @@ def test_a_failing_channel_is_reported_without_its_url(
         sender: SendingProcess[int], results: Results, receiver: HttpInbox) -> None:
     refused = f"json://127.0.0.1:{free_port()}/hooks/s3cret-path-token"
     receiver.status = 503
-    sends = [Send(1, {"down": hook(refused), "busy": hook(receiver.url)}, TITLE, "x")]
+    sends = [Send(1, {"down": hook(refused), "busy": hook(receiver.url)})]
     sender.submit(sends).result(timeout=30)
     [errors] = results.by_item[1]
-    assert errors == {"down": "webhook unreachable: connection refused or no route",
-                      "busy": "webhook answered HTTP 503 Service Unavailable"}
+    assert errors == {"down": "server unreachable: connection refused or no route",
+                      "busy": "server answered HTTP 503 Service Unavailable"}
     assert "s3cret" not in json.dumps(errors)
 
 
@@ -97,7 +101,7 @@ def test_a_dead_child_fails_what_it_had_and_the_next_batch_gets_a_new_one(
         hanging.bind(("127.0.0.1", 0))
         hanging.listen(64)
         stuck = hook(f"json://127.0.0.1:{hanging.getsockname()[1]}/notify?rto=30")
-        batch = sender.submit([Send(i, {"slow": stuck}, TITLE, "x") for i in range(5)])
+        batch = sender.submit([Send(i, {"slow": stuck}) for i in range(5)])
         first = sender.pid
         assert first is not None
         time.sleep(0.5)
@@ -105,7 +109,7 @@ def test_a_dead_child_fails_what_it_had_and_the_next_batch_gets_a_new_one(
         batch.result(timeout=10)
     assert results.by_item == {i: [{"slow": STOPPED}] for i in range(5)}
 
-    sender.submit([Send(9, {"push": hook(receiver.url)}, TITLE, "again")]).result(timeout=30)
+    sender.submit([Send(9, {"push": hook(receiver.url, "again")})]).result(timeout=30)
     assert sender.pid not in (None, first)
     assert results.by_item[9] == [{"push": None}]
     assert [post["message"] for post in receiver.posts] == ["again"]
@@ -118,7 +122,7 @@ def test_the_child_ignores_a_stop_signal_and_exits_when_closed(
     assert child is not None
     time.sleep(1.0)  # past its start-up, where Python's own handlers apply
     os.kill(child, signal.SIGTERM)  # as systemd sends to the whole group on stop
-    sender.submit([Send(1, {"push": hook(receiver.url)}, TITLE, "x")]).result(timeout=30)
+    sender.submit([Send(1, {"push": hook(receiver.url)})]).result(timeout=30)
     assert sender.pid == child and results.by_item == {1: [{"push": None}]}
     sender.close()
     assert sender.pid is None
@@ -132,7 +136,7 @@ def test_close_abandons_unanswered_sends_without_results(
         hanging.bind(("127.0.0.1", 0))
         hanging.listen(8)
         stuck = hook(f"json://127.0.0.1:{hanging.getsockname()[1]}/notify?rto=30")
-        batch = sender.submit([Send(1, {"slow": stuck}, TITLE, "x")])
+        batch = sender.submit([Send(1, {"slow": stuck})])
         time.sleep(0.5)
         started = time.monotonic()
         sender.close()
@@ -162,14 +166,14 @@ def test_sends_of_a_dead_child_come_back_even_when_a_new_child_started_first(
             hanging.bind(("127.0.0.1", 0))
             hanging.listen(8)
             stuck = hook(f"json://127.0.0.1:{hanging.getsockname()[1]}/notify?rto=30")
-            first = sender.submit([Send(0, {"push": hook(receiver.url)}, TITLE, "x")]
-                                  + [Send(i, {"slow": stuck}, TITLE, "x") for i in (1, 2, 3)])
+            first = sender.submit([Send(0, {"push": hook(receiver.url)})]
+                                  + [Send(i, {"slow": stuck}) for i in (1, 2, 3)])
             assert busy.wait(10)  # the reader is held inside on_result
             old = sender.pid
             assert old is not None
             os.kill(old, signal.SIGKILL)
             time.sleep(0.5)  # dead (the reader cannot notice yet)
-            second = sender.submit([Send(9, {"push": hook(receiver.url)}, TITLE, "y")])
+            second = sender.submit([Send(9, {"push": hook(receiver.url, "y")})])
             assert sender.pid not in (None, old)  # a new child, before the old end was read
             release.set()
             first.result(timeout=10)

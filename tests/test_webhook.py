@@ -1,8 +1,9 @@
-"""JSON webhooks over kept-alive connections: the same request Apprise sends, fewer connections.
+"""JSON webhooks on the HTTP fast path: the same request Apprise sends, fewer connections.
 
 Every test talks to a real HTTP server on loopback. The reference is Apprise
-itself: the receiver compares what our pool sent with what Apprise's own
-json:// plugin sent for the same channel URL and message.
+itself: the receiver compares what our client sent with what Apprise's own
+json:// plugin sent for the same channel URL and message (tests/test_http_fast_path.py
+does the same for every HTTP plugin on the fast path).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import apprise
 import pytest
 
 from heupreminder.config.loader import Channel
-from heupreminder.delivery import webhook
+from heupreminder.delivery.http_capture import capture, may_use_fast_path
 from heupreminder.delivery.sender import Attachment, TransportError, send
 from heupreminder.scheduler.service import claim_capacity
 from tests.helpers import load, person_config
@@ -63,7 +64,7 @@ def test_receiver_gets_the_request_apprise_would_send(receiver: HttpInbox, suffi
         send(channel(url), TITLE, BODY)
         ours, theirs = receiver.requests[-1], receiver.requests[-2]
         assert essentials(ours) == essentials(theirs)
-    assert webhook.webhook_for(f"json://127.0.0.1:{receiver.port}{suffix}") is not None
+    assert capture(f"json://127.0.0.1:{receiver.port}{suffix}", TITLE, BODY) is not None
 
 
 def test_a_burst_reuses_connections(receiver: HttpInbox) -> None:
@@ -94,7 +95,7 @@ def test_a_refusal_says_what_happened_and_never_quotes_the_url(receiver: HttpInb
     url = f"json://127.0.0.1:{receiver.port}/hooks/s3cret-path-token"
     with pytest.raises(TransportError) as refused:
         send(channel(url), TITLE, BODY)
-    assert refused.value.message == "webhook answered HTTP 503 Service Unavailable"
+    assert refused.value.message == "server answered HTTP 503 Service Unavailable"
     assert not refused.value.permanent  # retried later by the dispatcher
 
 
@@ -102,7 +103,7 @@ def test_an_unreachable_server_is_a_transport_error_without_the_url() -> None:
     url = f"json://127.0.0.1:{free_port()}/hooks/s3cret-path-token"
     with pytest.raises(TransportError) as failed:
         send(channel(url), TITLE, BODY)
-    assert failed.value.message == "webhook unreachable: connection refused or no route"
+    assert failed.value.message == "server unreachable: connection refused or no route"
     assert "s3cret" not in failed.value.message
 
 
@@ -115,21 +116,21 @@ def test_a_hanging_server_times_out_as_apprise_would() -> None:
         started = time.monotonic()
         with pytest.raises(TransportError) as failed:
             send(channel(url), TITLE, BODY)
-    assert failed.value.message == "webhook unreachable: timed out"
+    assert failed.value.message == "server unreachable: timed out"
     assert time.monotonic() - started < 3
 
 
 def test_other_schemes_attachments_and_proxies_go_through_apprise(
         receiver: HttpInbox, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert webhook.webhook_for("ntfy://example.invalid/topic") is None
-    assert webhook.webhook_for("mailto://user:pass@example.invalid") is None
+    assert not may_use_fast_path("mailto://user:pass@example.invalid")
+    assert not may_use_fast_path("console://")
     url = f"json://127.0.0.1:{receiver.port}/notify"
     send(channel(url), TITLE, BODY, Attachment("chart.png", b"\x89PNG", "image/png"))
     assert receiver.posts[-1]["attachments"][0]["filename"] == "chart.png"
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
     monkeypatch.setenv("NO_PROXY", "")
     proxied = f"json://proxied.example.invalid:{receiver.port}/notify"
-    assert webhook.webhook_for(proxied) is None
+    assert capture(proxied, TITLE, BODY) is None
 
 
 def test_webhook_only_installations_claim_bigger_batches(tmp_path) -> None:
@@ -140,8 +141,8 @@ def test_webhook_only_installations_claim_bigger_batches(tmp_path) -> None:
             routines='[[people.routines]]\nexercise = "bridge"\nat = "07:30"\n'))
         return claim_capacity(settings)
 
-    # Apprise's threads (8 by default) can each hang 8 s per try; 32 webhook
-    # connections drain 512 hanging sends in 128 s, under half the default lease.
+    # Apprise's threads (8 by default) can each hang 8 s per try; the 32 connections
+    # a host may have drain 512 hanging sends in 128 s, under half the default lease.
     assert capacity({"hook": "json://127.0.0.1:9/notify"}) == 512
     assert capacity({"hook": "json://127.0.0.1:9/notify"}, lease="2m") == 256
     assert capacity({"hook": "json://127.0.0.1:9/notify", "log": "console://"}) == 128

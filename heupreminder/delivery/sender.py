@@ -1,6 +1,7 @@
 """Send one message to one channel, with one error type.
 
-- JSON webhooks (json://, jsons://) go over kept-alive connections (`webhook.py`).
+- HTTP channels (ntfy, Gotify, webhooks, ...): Apprise builds the request, which
+  goes over a kept-alive connection (`http_capture.py`, `http_client.py`).
 - Email (mailto://, mailtos://) is built here as a real multipart message
   (`mail.py`) and sent over the connection Apprise parsed from the URL (`smtp.py`).
 - ntfy gets Markdown, tags and the one-tap link as its click action (`push.py`).
@@ -19,14 +20,15 @@ from apprise.attachment.memory import AttachMemory
 
 from heupreminder.config.loader import Channel
 from heupreminder.delivery.errors import TransportError
+from heupreminder.delivery.http_capture import capture
+from heupreminder.delivery.http_client import HttpError, post
 from heupreminder.delivery.mail import Image, build_email
 from heupreminder.delivery.messages import checkin_link_in
 from heupreminder.delivery.push import is_ntfy, ntfy_message, ntfy_url
 from heupreminder.delivery.smtp import address, is_smtp_plugin, send_messages
-from heupreminder.delivery.webhook import WebhookError, post, webhook_for
 from heupreminder.secrets import MASKER
 
-__all__ = ["Attachment", "TransportError", "send"]
+__all__ = ["Attachment", "TransportError", "apprise_message", "send"]
 
 # What an image attachment is called in the HTML part, per language.
 _IMAGE_ALT = {"nl": "Grafiek: je pijn en je oefeningen per dag",
@@ -54,17 +56,14 @@ def send(channel: Channel, title: str, body: str, attach: Attachment | None = No
     line, else English). `attach` goes along where the service supports
     attachments; email shows an image inline.
     """
-    webhook = webhook_for(channel.url) if attach is None else None
-    if webhook is not None:
+    url, title, body = apprise_message(channel.url, title, body, link=link, kind=kind)
+    request = capture(url, title, body) if attach is None else None
+    if request is not None:
         try:
-            post(webhook, title, body)
-        except WebhookError as exc:
+            post(request)
+        except HttpError as exc:
             raise TransportError(MASKER.mask(str(exc))) from None
         return
-    url = channel.url
-    if is_ntfy(url):
-        body, click = ntfy_message(body, link)
-        url = ntfy_url(url, click=click, kind=kind)
     plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
     if plugin is None:
         raise TransportError(f"Apprise cannot use channel {channel.name!r}", permanent=True)
@@ -81,6 +80,15 @@ def send(channel: Channel, title: str, body: str, attach: Attachment | None = No
     problems = [entry.message for entry in result.logs() if entry.level in ("WARNING", "ERROR")]
     detail = problems[-1] if problems else "the service did not accept the message"
     raise TransportError(MASKER.mask(_strip_log_prefix(detail)))
+
+
+def apprise_message(url: str, title: str, body: str, *, link: str | None = None,
+                    kind: str | None = None) -> tuple[str, str, str]:
+    """The URL, title and body Apprise gets for this message on this channel."""
+    if is_ntfy(url):
+        body, click = ntfy_message(body, link)
+        url = ntfy_url(url, click=click, kind=kind)
+    return url, title, body
 
 
 def _send_email(plugin: Any, title: str, body: str, attach: Attachment | None,

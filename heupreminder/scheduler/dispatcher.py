@@ -43,9 +43,9 @@ from heupreminder.db.models import (
     utcnow,
 )
 from heupreminder.delivery import outages
-from heupreminder.delivery.messages import Message, compose, with_link
 from heupreminder.delivery.http_capture import capture
 from heupreminder.delivery.http_client import HttpRequest
+from heupreminder.delivery.messages import Message, compose, with_link
 from heupreminder.delivery.sender import Attachment, TransportError, apprise_message, send
 from heupreminder.ops import metrics
 from heupreminder.pain.records import active_pauses_by_person, covering

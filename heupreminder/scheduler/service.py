@@ -42,10 +42,10 @@ from heupreminder.db.lock import SQLiteLock
 from heupreminder.db.migrate import upgrade
 from heupreminder.db.models import OccurrenceStatus, ServiceState, utcnow
 from heupreminder.db.sync import schedule_unscheduled, sync_config
-from heupreminder.delivery.outbox import queue_admin_notice
-from heupreminder.delivery.sending_process import Send, SendingProcess
 from heupreminder.delivery.http_capture import may_use_fast_path
 from heupreminder.delivery.http_client import CLIENT, CONNECTIONS_PER_HOST, HttpRequest
+from heupreminder.delivery.outbox import queue_admin_notice
+from heupreminder.delivery.sending_process import Send, SendingProcess
 from heupreminder.ops import systemd
 from heupreminder.pain.records import housekeeping
 from heupreminder.reports.weekly import queue_summaries
