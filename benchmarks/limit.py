@@ -1,11 +1,12 @@
-"""The limit: a plain HTTP client posting the same payloads, no scheduling at all.
+"""The limit: a plain HTTP client posting the same requests, no scheduling at all.
 
-The same JSON bodies Apprise's json:// sends (version, title, message,
-attachments, type; heupreminder's message text for each routine in the
-benchmark database), the same headers, posted by `--concurrency` threads
-(default 8, the service's send_workers) each keeping one connection alive.
-Building the payloads is not timed; the clock runs from the first request to
-the last response. Prints one JSON line with the figures.
+The requests Apprise builds for the channel URL (json://, ntfy://, ...) and
+heupreminder's message text for each routine in the benchmark database,
+captured without sending (`heupreminder.delivery.http_capture`): the same
+method, path, headers and body the service sends. They are posted by
+`--concurrency` threads (default 8, the service's send_workers) each keeping
+one connection alive. Building them is not timed; the clock runs from the
+first request to the last response. Prints one JSON line with the figures.
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import create_engine, text
 
+from heupreminder.delivery.http_capture import capture
+from heupreminder.delivery.http_client import HttpRequest
 from heupreminder.delivery.messages import compose
+from heupreminder.delivery.sender import apprise_message
 
-HEADERS = {"User-Agent": "Apprise", "Content-Type": "application/json"}
 
-
-def payloads(database_url: str) -> list[bytes]:
+def built_requests(database_url: str, channel_url: str) -> list[HttpRequest]:
     engine = create_engine(database_url)
     with engine.connect() as connection:
         rows = connection.execute(text(
@@ -42,17 +44,19 @@ def payloads(database_url: str) -> list[bytes]:
                                   side=row.side, title=row.title, text=row.text)
         today = datetime.now(ZoneInfo(row.timezone)).date()
         message = compose(routine, row.locale, today)  # type: ignore[arg-type]
-        out.append(json.dumps({"version": "1.0", "title": message.title,
-                               "message": message.body, "attachments": [],
-                               "type": "info"}).encode())
+        request = capture(*apprise_message(channel_url, message.title, message.body,
+                                           kind=row.kind))
+        if request is None:
+            raise SystemExit("Apprise does not build one plain request for this channel")
+        out.append(request)
     return out
 
 
-def post_all(url: str, bodies: list[bytes], concurrency: int) -> dict[str, object]:
-    parts = urlsplit(url.replace("json://", "http://", 1))
-    if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
-        raise SystemExit("the limit client posts to loopback only")
-    host, port, path = parts.hostname, parts.port or 80, parts.path or "/"
+def post_all(requests: list[HttpRequest], concurrency: int) -> dict[str, object]:
+    parts = urlsplit(requests[0].url)
+    if parts.hostname not in ("127.0.0.1", "localhost", "::1") or parts.scheme != "http":
+        raise SystemExit("the limit client posts to loopback over plain HTTP only")
+    host, port = parts.hostname, parts.port or 80
     lock = threading.Lock()
     position = [0]
     errors = [0]
@@ -63,10 +67,14 @@ def post_all(url: str, bodies: list[bytes], concurrency: int) -> dict[str, objec
             with lock:
                 index = position[0]
                 position[0] += 1
-            if index >= len(bodies):
+            if index >= len(requests):
                 break
+            request = requests[index]
+            target = urlsplit(request.url)
+            path = (target.path or "/") + (f"?{target.query}" if target.query else "")
             try:
-                connection.request("POST", path, bodies[index], HEADERS)
+                # As built: requests' own headers included; http.client adds only Host.
+                connection.request(request.method, path, request.body, dict(request.headers))
                 response = connection.getresponse()
                 response.read()
                 if response.status >= 300:
@@ -85,20 +93,20 @@ def post_all(url: str, bodies: list[bytes], concurrency: int) -> dict[str, objec
     for thread in threads:
         thread.join()
     seconds = time.perf_counter() - started
-    return {"posts": len(bodies), "errors": errors[0], "seconds": seconds,
+    return {"posts": len(requests), "errors": errors[0], "seconds": seconds,
             "started_wall": started_wall, "concurrency": concurrency,
             "cpu_seconds": time.process_time() - cpu_before,
-            "per_second": len(bodies) / seconds if seconds else None}
+            "per_second": len(requests) / seconds if seconds else None}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", required=True)
-    parser.add_argument("--url", required=True, help="json://127.0.0.1:P/path")
+    parser.add_argument("--url", required=True,
+                        help="the channel: json://127.0.0.1:P/path, ntfy://127.0.0.1:P/topic")
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
-    bodies = payloads(args.db)
-    result = post_all(args.url, bodies, args.concurrency)
+    result = post_all(built_requests(args.db, args.url), args.concurrency)
     result["pid"] = os.getpid()
     print(json.dumps(result), flush=True)
 

@@ -106,6 +106,7 @@ def _burst(doc: dict[str, Any]) -> list[str]:
     for db, res in doc["results"].items():
         for b in res.get("burst", []):
             n = b["reminders"]
+            db = f"{db} {b.get('channel', 'json')}"  # the bursts' channel since ntfy was added
             if "error" in b:
                 rows.append([db, _num(n), "error: " + b["error"][:80]] + [""] * 10)
                 continue
@@ -147,10 +148,12 @@ def _burst(doc: dict[str, Any]) -> list[str]:
                 rows.append([db, _num(n), "**ratio**", "; ".join(ratios)] + [""] * 9)
     return ["## 2–3. Morning burst: all due at the same instant", "",
             "Every contender delivers the same reminders to the same loopback receiver "
-            "through one json:// channel (naive: Apprise's own plugin, a new connection per "
-            "reminder; heupreminder: the same request over its kept-alive aiohttp client; "
-            "the limit: the same JSON bodies over http.client with keep-alive and as many "
-            "connections as the service has send workers). First and last = first and last "
+            "through one channel, json:// or ntfy:// (next to the database's name; naive: "
+            "Apprise's own plugin, a new connection per reminder; heupreminder: the request "
+            "Apprise builds, sent over its kept-alive aiohttp client; the limit: the same "
+            "requests, built by Apprise and captured without sending, over http.client with "
+            "keep-alive and as many connections as the service has send workers). "
+            "First and last = first and last "
             "arrival at the receiver after the due time. "
             "Lateness for "
             "heupreminder is from the service's own record (deliveries.finished_at − "

@@ -28,7 +28,7 @@ import subprocess
 import sys
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -114,6 +114,14 @@ class Context:
     sizes: Sizes
     burst_timeout: float | None
     workers: int = DEFAULT_WORKERS
+    channel: str = "json"  # the burst's channel: json (a webhook) or ntfy
+
+    @property
+    def channel_url(self) -> str:
+        """The one channel every person of the burst has, at the receiver."""
+        if self.channel == "ntfy":
+            return f"ntfy://127.0.0.1:{self.receiver.port}/reminders"
+        return self.receiver.json_url
 
 
 # -- scenario 1: load ----------------------------------------------------------
@@ -129,7 +137,7 @@ def run_load(ctx: Context, db: str, n: int) -> dict[str, Any]:
         out["database_mib"] = database_size_mib(db, url)
         ctx.receiver.reset()
         log(f"{db} load {n:,}: starting the service")
-        service = start_service(ctx.workdir, url, ctx.receiver.json_url, product=ctx.product,
+        service = start_service(ctx.workdir, url, ctx.channel_url, product=ctx.product,
                                 workers=ctx.workers, log_name=f"service-{db}-load-{n}.log")
         try:
             out["ready_seconds"] = service.ready_seconds
@@ -221,7 +229,7 @@ def burst_heup(ctx: Context, db: str, url: str, n: int) -> dict[str, Any]:
     due = _due_in(ctx.sizes.heup_lead)
     child(["benchmarks.generate", "--db", url, "--retime", "--due", due.isoformat()], ctx, 300)
     ctx.receiver.reset()
-    service = start_service(ctx.workdir, url, ctx.receiver.json_url, product=ctx.product,
+    service = start_service(ctx.workdir, url, ctx.channel_url, product=ctx.product,
                             workers=ctx.workers, log_name=f"service-{db}-burst-{n}.log")
     out: dict[str, Any] = {"ready_seconds": service.ready_seconds}
     try:
@@ -270,7 +278,7 @@ def burst_naive(ctx: Context, db: str, url: str, n: int) -> dict[str, Any]:
         ctx.receiver.reset()
         started = time.monotonic()
         process = subprocess.Popen(
-            [PYTHON, "-m", "benchmarks.naive", "--db", url, "--url", ctx.receiver.json_url],
+            [PYTHON, "-m", "benchmarks.naive", "--db", url, "--url", ctx.channel_url],
             cwd=ctx.workdir, env=bench_env(ctx.product), stdout=subprocess.PIPE,
             stderr=(ctx.workdir / f"naive-{db}-{n}.log").open("wb"))
         try:
@@ -303,7 +311,7 @@ def burst_naive(ctx: Context, db: str, url: str, n: int) -> dict[str, Any]:
 
 def burst_limit(ctx: Context, url: str, n: int) -> dict[str, Any]:
     ctx.receiver.reset()
-    result = child(["benchmarks.limit", "--db", url, "--url", ctx.receiver.json_url,
+    result = child(["benchmarks.limit", "--db", url, "--url", ctx.channel_url,
                     "--concurrency", str(ctx.workers)], ctx, timeout=600)
     stats = ctx.receiver.stats()
     result["receiver_count"] = stats["count"]
@@ -313,9 +321,10 @@ def burst_limit(ctx: Context, url: str, n: int) -> dict[str, Any]:
 
 def run_burst(ctx: Context, db: str, n: int, contenders: set[str]) -> dict[str, Any]:
     url = fresh_database(db, ctx.workdir, f"burst-{n}", ctx.pg_admin_url)
-    out: dict[str, Any] = {"reminders": n, "load_average_before": load_average()}
+    out: dict[str, Any] = {"reminders": n, "channel": ctx.channel,
+                           "load_average_before": load_average()}
     try:
-        log(f"{db} burst {n:,}: generating")
+        log(f"{db} {ctx.channel} burst {n:,}: generating")
         out["data"] = child(["benchmarks.generate", "--db", url, "--burst", str(n), "--due",
                              _due_in(3600).isoformat()], ctx, timeout=600)
         if "limit" in contenders:
@@ -478,6 +487,9 @@ def main() -> int:
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--scenarios", default="load,burst",
                         help="comma-separated: load, burst (default both)")
+    parser.add_argument("--channels",
+                        help="the bursts' channel, comma-separated: json (a webhook), ntfy "
+                             "(default json for smoke, json,ntfy for full)")
     parser.add_argument("--contenders", default="heupreminder,naive,limit",
                         help="burst contenders (default all three)")
     parser.add_argument("--load", type=lambda s: tuple(int(x) for x in s.split(",")),
@@ -510,6 +522,7 @@ def main() -> int:
     dbs = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     scenarios = set(args.scenarios.split(","))
     contenders = set(args.contenders.split(","))
+    channels = (args.channels or ("json" if args.sizes == "smoke" else "json,ntfy")).split(",")
     product = args.product.resolve() if args.product else None
     args.workdir.mkdir(parents=True, exist_ok=True)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -537,13 +550,15 @@ def main() -> int:
                         log(f"{db} load {n:,} FAILED: {str(exc)[-1500:]}")
                 res["growth"] = growth(res["load"])
             if "burst" in scenarios:
-                for n in sizes.burst:
+                for channel, n in ((c, n) for c in channels for n in sizes.burst):
                     try:
-                        res["burst"].append(run_burst(ctx, db, n, contenders))
+                        res["burst"].append(run_burst(replace(ctx, channel=channel), db, n,
+                                                      contenders))
                     except (RuntimeError, ServiceError, subprocess.SubprocessError) as exc:
-                        errors.append(f"{db} burst {n}: {exc}")
-                        res["burst"].append({"reminders": n, "error": str(exc)[-2000:]})
-                        log(f"{db} burst {n:,} FAILED: {str(exc)[-1500:]}")
+                        errors.append(f"{db} {channel} burst {n}: {exc}")
+                        res["burst"].append({"reminders": n, "channel": channel,
+                                             "error": str(exc)[-2000:]})
+                        log(f"{db} {channel} burst {n:,} FAILED: {str(exc)[-1500:]}")
     except KeyboardInterrupt:
         errors.append("interrupted")
         log("interrupted: writing what was measured")
@@ -561,7 +576,8 @@ def main() -> int:
             "command": " ".join(shlex.quote(a) for a in ["python", "-m", "benchmarks.run",
                                                          *sys.argv[1:]]),
             "sizes": args.sizes, "load_sizes": list(sizes.load),
-            "burst_sizes": list(sizes.burst), "idle_seconds": sizes.idle_seconds,
+            "burst_sizes": list(sizes.burst), "burst_channels": channels,
+            "idle_seconds": sizes.idle_seconds,
             "service_send_workers": args.workers, "errors": errors,
         },
         "machine": machine,
