@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from heupreminder.cli_options import config_option
 from heupreminder.config.loader import ConfigError, Settings, load_settings
 from heupreminder.config.model import parse_duration
-from heupreminder.db.models import CheckIn, DecisionRow, Occurrence, PainReport, Routine, utcnow
+from heupreminder.db.models import Notice, Person, utcnow
 from heupreminder.pain.records import (
     LOCATIONS,
     InputError,
@@ -27,7 +27,8 @@ from heupreminder.pain.records import (
     pause_by_hand,
     resume_by_hand,
 )
-from heupreminder.status import describe_delivery, recent_messages
+from heupreminder.reports.events import ReportRow, event_rows
+from heupreminder.status import describe_delivery
 
 
 def _person(settings: Settings, person_id: str | None) -> str:
@@ -79,7 +80,9 @@ person_option = click.option("--person", "-p", help="Person id (default: the onl
 
 
 def register(main: click.Group) -> None:
-    @main.command()
+    # `pain -1` must reach the range check ("level: -1 is not between 0 and 10"),
+    # not click's "No such option '-1'": an unknown option-like word is the level.
+    @main.command(context_settings={"ignore_unknown_options": True})
     @click.argument("level")
     @click.option("--where", type=click.Choice(LOCATIONS), help="Where it hurts.")
     @click.option("--routine", help="The routine it came with.")
@@ -169,7 +172,7 @@ def register(main: click.Group) -> None:
             click.echo(f"nothing recorded for {person_id} in the last {days} days")
             return
         for line in render_table(("When", "Type", "Routine", "What"), [
-                (e["at"][:16].replace("T", " "), e["type"], e.get("routine") or "", e["what"])
+                (e["at"][:19].replace("T", " "), e["type"], e.get("routine") or "", e["what"])
                 for e in events]):
             click.echo(line)
 
@@ -185,36 +188,67 @@ def register(main: click.Group) -> None:
         click.echo(value)
 
 
+# Events at the same second keep the order they happen in (a reminder, its answer,
+# the pain logged with it, what the policy decided, the message that sent).
+_LATER_AT_THE_SAME_TIME = {"reminder": 0, "checkin": 1, "pain": 2, "message": 4}
+_HISTORY_HORIZON = timedelta(days=3660)  # "no end": pending reminders are in the future
+
+
 def history_events(session: Session, person_id: str, since: datetime,
                    zone: ZoneInfo) -> list[dict[str, Any]]:
-    def local(moment: datetime) -> str:
-        return moment.astimezone(zone).isoformat(timespec="minutes")
+    """Everything recorded for the person since ``since``, newest first, as data.
 
-    keys: dict[int, str] = {row.id: row.key for row in session.execute(
-        select(Routine.id, Routine.key).where(Routine.person_id == person_id))}
-    events: list[dict[str, Any]] = []
-    for o in session.scalars(select(Occurrence).join(Routine).where(
-            Routine.person_id == person_id, Occurrence.due_at >= since)):
-        events.append({"at": local(o.due_at), "type": "reminder", "routine": keys[o.routine_id],
-                       "what": o.status + (f" ({o.reason})" if o.reason else "")})
-    for c in session.scalars(select(CheckIn).where(CheckIn.person_id == person_id,
-                                                   CheckIn.at >= since)):
-        events.append({"at": local(c.at), "type": "checkin", "routine": keys[c.routine_id],
-                       "what": c.outcome})
-    for p in session.scalars(select(PainReport).where(PainReport.person_id == person_id,
-                                                      PainReport.at >= since)):
-        where = f", {p.location}" if p.location else ""
-        note = f": {p.note}" if p.note else ""
-        events.append({"at": local(p.at), "type": "pain",
-                       "routine": keys.get(p.routine_id) if p.routine_id else None,
-                       "what": f"{p.level}/10{where}{note}"})
-    for d in session.scalars(select(DecisionRow).where(DecisionRow.person_id == person_id,
-                                                       DecisionRow.at >= since)):
-        events.append({"at": local(d.at), "type": d.action, "routine": d.scope,
-                       "what": d.reason})
-    # The messages a decision (or the week) sent: rest, resume, check-in, caregiver, summary.
-    for message in recent_messages(session, person_id, zone, since, limit=None):
-        events.append({"at": message["created"], "type": "message", "routine": None,
-                       "what": f"{message['kind']} \"{message['title']}\": "
-                               + describe_delivery(message)})
-    return sorted(events, key=lambda e: e["at"], reverse=True)
+    Each event has ``at`` (local ISO time to the second), ``type``, ``routine``
+    and ``what`` (the text table's words), plus its own fields: a reminder's
+    ``status`` and ``reason``; a check-in's ``status``; a pain report's
+    ``level`` (a number), ``where`` and ``note``; a decision's ``code`` and
+    ``reason``; a message's ``kind``, ``title``, ``status`` and ``channels``.
+    Events at the same second come in a fixed order (see above, then by row).
+    """
+    person = session.get(Person, person_id)
+    if person is None:
+        raise InputError(f"person: no person {person_id!r}")
+    keyed: list[tuple[datetime, int, int, dict[str, Any]]] = []
+    for index, row in enumerate(event_rows(session, person, since, utcnow() + _HISTORY_HORIZON)):
+        order = _LATER_AT_THE_SAME_TIME.get(row.type, 3)
+        keyed.append((row.at, order, index, {"at": _local(row.at, zone), **_event_fields(row)}))
+    for notice in session.scalars(select(Notice).where(
+            Notice.person_id == person_id, Notice.created_at >= since)):
+        keyed.append((notice.created_at, 4, notice.id,
+                      {"at": _local(notice.created_at, zone), **_message_fields(notice)}))
+    keyed.sort(key=lambda item: item[:3], reverse=True)
+    return [event for *_, event in keyed]
+
+
+def _local(moment: datetime, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).isoformat(timespec="seconds")
+
+
+def _event_fields(row: ReportRow) -> dict[str, Any]:
+    """One care-report row as history data; ``what`` is the table's text."""
+    if row.type == "pain":
+        where = f", {row.location}" if row.location else ""
+        note = f": {row.note}" if row.note else ""
+        return {"type": "pain", "routine": row.routine, "level": row.level,
+                "where": row.location, "note": row.note,
+                "what": f"{row.level}/10{where}{note}"}
+    if row.type == "reminder":
+        return {"type": "reminder", "routine": row.routine, "status": row.status,
+                "reason": row.reason,
+                "what": (row.status or "") + (f" ({row.reason})" if row.reason else "")}
+    if row.type == "checkin":
+        return {"type": "checkin", "routine": row.routine, "status": row.status,
+                "what": row.status}
+    return {"type": row.type, "routine": row.routine, "code": row.status,
+            "reason": row.reason, "what": row.reason}
+
+
+def _message_fields(notice: Notice) -> dict[str, Any]:
+    """A message a decision (or the week) sent: rest, resume, check-in, caregiver, summary."""
+    channels = {name: result.get("status", "?")
+                for name, result in (notice.deliveries or {}).items()}
+    delivery = describe_delivery({"status": notice.status, "reason": notice.reason,
+                                  "channels": channels})
+    return {"type": "message", "routine": None, "kind": notice.kind, "title": notice.title,
+            "status": notice.status, "channels": channels,
+            "what": f"{notice.kind} \"{notice.title}\": {delivery}"}

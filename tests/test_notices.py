@@ -205,6 +205,6 @@ def test_history_lists_the_messages_with_their_delivery(
                                            "anna", "--json"])
     assert result.exit_code == 0, result.output
     [message] = [e for e in json.loads(result.output) if e["type"] == "message"]
-    assert message["at"] == "2026-01-07T10:00+01:00"
+    assert message["at"] == "2026-01-07T10:00:00+01:00"
     assert message["what"].startswith(
         'rest "Rust je heup": pending (phone sent, watch failed, retrying: watch: ')

@@ -7,10 +7,13 @@ their file in one round instead of one error per start.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import threading
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -263,7 +266,8 @@ def _resolve_channels(raw: object) -> tuple[dict[str, Channel], set[str], list[s
         url = _expand_env(value, key, problems, secrets)
         if len(problems) > before:
             continue
-        plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
+        with _apprise_quiet():
+            plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
         if plugin is None:
             problems.append(f"{key}: Apprise cannot use this URL ({_scheme(url)}://...)")
             continue
@@ -271,6 +275,35 @@ def _resolve_channels(raw: object) -> tuple[dict[str, Channel], set[str], list[s
         secrets.update(secrets_in_url(url, masked))  # so also what mask_custom_params hid
         channels[name] = Channel(name=name, url=url, masked_url=masked)
     return channels, secrets, problems
+
+
+class _OtherThreadsOnly(logging.Filter):
+    """Drops the records one thread makes; other threads' records pass."""
+
+    def __init__(self, thread: int) -> None:
+        super().__init__()
+        self.thread = thread
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.thread != self.thread
+
+
+@contextmanager
+def _apprise_quiet() -> Iterator[None]:
+    """Silence Apprise's own log lines while it checks a channel URL.
+
+    A bad URL is reported once, as a config problem naming the key; Apprise's
+    raw "ERROR apprise: Could not load ..." beside it only confuses (and may
+    echo parts of the URL). Only this thread is silenced: on a reload the
+    service's sends go on in other threads, and their errors must still log.
+    """
+    logger = logging.getLogger("apprise")
+    quiet = _OtherThreadsOnly(threading.get_ident())
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
 
 
 def _scheme(url: str) -> str:

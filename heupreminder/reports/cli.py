@@ -138,9 +138,25 @@ def register(main: click.Group) -> None:
         document = read_json(file)
         with _input_errors(), _sessions(config_path).begin() as session:
             result = import_person(session, document, replace=replace)
-        counts = ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in result.counts.items())
+        counts = ", ".join(counted(n, name) for name, n in result.counts.items())
         click.echo(f"{'replaced' if result.replaced else 'imported'} {result.person_id}: "
                    f"{counts}")
+
+
+# What the import summary calls each kind of record: (one, more than one).
+_RECORD_NAMES = {"routines": ("routine", "routines"),
+                 "occurrences": ("occurrence", "occurrences"),
+                 "deliveries": ("delivery", "deliveries"),
+                 "checkins": ("check-in", "check-ins"),
+                 "pain_reports": ("pain report", "pain reports"),
+                 "pauses": ("pause", "pauses"),
+                 "decisions": ("decision", "decisions")}
+
+
+def counted(n: int, kind: str) -> str:
+    """``1 pause``, ``0 pauses``, ``2 pauses``: the number with the right word."""
+    one, more = _RECORD_NAMES.get(kind, (kind.replace("_", " "),) * 2)
+    return f"{n} {one if n == 1 else more}"
 
 
 def read_json(file: str) -> Any:

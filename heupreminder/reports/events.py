@@ -102,7 +102,7 @@ def event_rows(session: Session, person: Person, start: datetime,
     rows: list[tuple[datetime, int, int, ReportRow]] = []
 
     def add(at: datetime, row_id: int, row: ReportRow) -> None:
-        rows.append((at, _ORDER[row.type], row_id, row))
+        rows.append((at, _ORDER.get(row.type, 3), row_id, row))  # 3: any other decision
 
     for o in session.scalars(select(Occurrence).join(Routine).where(
             Routine.person_id == person.id, Occurrence.due_at >= start,
