@@ -105,6 +105,7 @@ Exercise = Annotated[str | None, BeforeValidator(_exercise)]
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 QuietHours = Annotated[tuple[time, time] | None, BeforeValidator(_quiet_hours)]
 WeeklyAt = Annotated[SummaryAt | None, BeforeValidator(parse_summary_at)]
+HostName = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,253}$|^\[?[0-9A-Fa-f:.]{2,45}\]?$")]
 
 
 class _Strict(BaseModel):
@@ -125,6 +126,11 @@ class ServiceConfig(_Strict):
     # only when this is set, e.g. "https://heup.example.org".
     public_url: Annotated[str, Field(pattern=r"^https?://\S+$")] | None = None
     link_lifetime: Duration = timedelta(days=3)
+    # More host names the web server answers to (besides loopback and the hosts of
+    # public_url and listen), e.g. "nas.local" when phones use it without a proxy.
+    allowed_hosts: tuple[HostName, ...] = ()
+    # How far back a pain report may be dated (`at`); older ones are refused.
+    report_window: Duration = timedelta(days=14)
     # Pinged after healthy ticks (healthchecks.io style), at most once a minute.
     heartbeat_url: Annotated[str, Field(pattern=r"^https?://\S+$")] | None = None
     # A channel from [channels] told when all of a person's channels fail, or

@@ -86,9 +86,6 @@ class Person(Base):
     channels: Mapped[list[str]] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # When the person was first added (by a sync, an import); no report may be dated
-    # earlier. NULL for people added before migration 0005: not known.
-    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     routines: Mapped[list[Routine]] = relationship(back_populates="person")
 

@@ -49,7 +49,7 @@ def sync_config(session: Session, config: Config, now: datetime) -> SyncReport:
         timezone = config.person_timezone(person_config)
         person = people.get(person_config.id)
         if person is None:
-            person = Person(id=person_config.id, created_at=now)  # no report before this
+            person = Person(id=person_config.id)
             session.add(person)
         timezone_changed = person.timezone != timezone
         person.name = person_config.name

@@ -9,6 +9,7 @@ transaction writes nothing.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import cast
@@ -32,6 +33,7 @@ from heupreminder.db.models import (
     RoutineText,
 )
 from heupreminder.delivery import outbox
+from heupreminder.input_text import quote, text_problem
 from heupreminder.pain.policy import (
     MANUAL,
     SEVERE_TODAY,
@@ -60,6 +62,10 @@ AHEAD_REPORT_WINDOW = timedelta(days=1)
 PROBLEM, PROBLEM_SOLVED = "problem", "solved"
 
 
+# ASCII digits (a minus sign, so that "-1" gets the range message); not "1_0" or "١٠".
+_LEVEL_TEXT = re.compile(r"-?[0-9]{1,3}", re.ASCII)
+
+
 class InputError(ValueError):
     """A person's input that cannot be used; the message names the field."""
 
@@ -71,21 +77,28 @@ class Logged:
 
 
 def parse_level(value: object) -> int:
-    if isinstance(value, bool):
-        raise InputError(f"level: {value!r} is not a number from 0 to 10")
-    try:
-        level = int(str(value).strip())
-    except ValueError:
-        raise InputError(f"level: {value!r} is not a number from 0 to 10") from None
+    """An int, or text of plain ASCII digits (the CLI, the form): int() alone would also
+    take "1_0", "+5" and Arabic-Indic digits."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        level = value
+    elif isinstance(value, str) and _LEVEL_TEXT.fullmatch(value.strip()):
+        level = int(value.strip())
+    else:
+        raise InputError(f"level: {quote(value)} is not a number from 0 to 10")
     if not 0 <= level <= 10:
         raise InputError(f"level: {level} is not between 0 and 10")
     return level
 
 
+def _days(window: timedelta) -> str:
+    return (f"{window.days} days" if window.days and not window.seconds
+            else f"{window.total_seconds() / 3600:g} hours")
+
+
 def get_person(session: Session, person_id: str) -> Person:
     person = session.get(Person, person_id)
     if person is None or not person.active:
-        raise InputError(f"person: no person {person_id!r}")
+        raise InputError(f"person: no person {quote(person_id)}")
     return person
 
 
@@ -95,7 +108,7 @@ def get_routine(session: Session, person_id: str, key: str) -> Routine:
     if routine is None:
         known = session.scalars(select(Routine.key).where(
             Routine.person_id == person_id, Routine.active).order_by(Routine.key)).all()
-        raise InputError(f"routine: {person_id} has no routine {key!r} "
+        raise InputError(f"routine: {person_id} has no routine {quote(key)} "
                          f"(known: {', '.join(known) or 'none'})")
     return routine
 
@@ -123,10 +136,11 @@ def log_pain(session: Session, settings: Settings, person_id: str, level: object
         raise InputError("submission: give the form's one-time value (8 to 64 characters)")
     value = parse_level(level)
     for name, text in (("where", where), ("routine", routine_key), ("note", note)):
-        if text is not None and (not isinstance(text, str) or "\x00" in text):
-            raise InputError(f"{name}: give text (without NUL characters)")
+        if text is not None and (not isinstance(text, str) or text_problem(text)):
+            raise InputError(f"{name}: give text that can be stored ({quote(text)} "
+                             f"{text_problem(text) if isinstance(text, str) else 'is not text'})")
     if where is not None and where not in LOCATIONS:
-        raise InputError(f"where: {where!r} is not one of {', '.join(LOCATIONS)}")
+        raise InputError(f"where: {quote(where)} is not one of {', '.join(LOCATIONS)}")
     routine = get_routine(session, person.id, routine_key) if routine_key else None
     when = at or now
     if when.tzinfo is None:
@@ -137,6 +151,12 @@ def log_pain(session: Session, settings: Settings, person_id: str, level: object
         raise InputError(f"at: {when.isoformat()} is out of range") from None
     if when > now + timedelta(minutes=5):
         raise InputError(f"at: {when.isoformat()} is in the future")
+    # A report from long ago (or from 1970) says nothing about the hip now, and the
+    # policy would count it: e.g. "reported 2 times over 498900 h".
+    window = settings.config.service.report_window
+    if when < now - window:
+        raise InputError(f"at: {when.isoformat()} is more than {_days(window)} ago; a report "
+                         f"may be dated at most {_days(window)} back ([service] report_window)")
     if note is not None and len(note) > 2000:
         raise InputError("note: longer than 2000 characters")
     if submission is not None:

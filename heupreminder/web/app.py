@@ -27,7 +27,7 @@ def create_app(context: WebContext) -> Flask:
     def hosts() -> frozenset[str]:
         service = context.settings().config.service
         return allowed_host_names(service.public_url, service.listen,
-                                  tuple(getattr(service, "allowed_hosts", ())))
+                                  tuple(h.strip("[]") for h in service.allowed_hosts))
 
     install_guards(app, hosts)
 

@@ -12,34 +12,13 @@ from __future__ import annotations
 import json
 from typing import Any, NoReturn
 
+from heupreminder.input_text import quote, text_problem
 from heupreminder.pain.records import InputError
+
+__all__ = ["MAX_DEPTH", "check_storable", "load_json", "nesting_depth", "quote"]
 
 # Our bodies are flat objects; an import file is at most four levels deep.
 MAX_DEPTH = 16
-SHOWN_PREFIX = 40  # characters of a bad value quoted back in an error
-
-
-def quote(value: object, limit: int = SHOWN_PREFIX) -> str:
-    """`repr` of the value, cut to `limit` characters of its text.
-
-    repr escapes surrogates and control characters, so the result is printable
-    and encodable; the cut keeps a megabyte-long value out of errors and logs.
-    """
-    if isinstance(value, str) and len(value) > limit:
-        return f"{value[:limit]!r}... ({len(value)} characters)"
-    shown = repr(value)
-    return shown if len(shown) <= limit + 2 else f"{shown[:limit]}..."
-
-
-def text_problem(text: str) -> str | None:
-    """Why `text` cannot be stored (in SQLite and PostgreSQL alike), or None."""
-    if "\x00" in text:
-        return "contains a NUL character"
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return "contains a lone surrogate (text that is not valid Unicode)"
-    return None
 
 
 def check_storable(value: Any, path: str = "") -> None:

@@ -1,4 +1,4 @@
-"""history links of their own, and when a person was added
+"""history links of their own
 
 Revision ID: 0005
 Revises: 0004
@@ -7,8 +7,6 @@ Create Date: 2026-11-30
 `history_links` holds each person's read-only history link nonce (rotated or
 revoked with `heupreminder token PERSON --history --rotate/--revoke`); the
 history page no longer takes the write-capable API token in its URL.
-`people.created_at` lets a pain report dated before the person existed be
-refused; it stays NULL (unknown) for people added before this migration.
 """
 
 import sqlalchemy as sa
@@ -29,11 +27,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["person_id"], ["people.id"]),
         sa.PrimaryKeyConstraint("person_id"),
     )
-    with op.batch_alter_table("people", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("created_at", sa.DateTime(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("people", schema=None) as batch_op:
-        batch_op.drop_column("created_at")
     op.drop_table("history_links")
