@@ -178,14 +178,49 @@ def register(main: click.Group) -> None:
 
     @main.command()
     @click.argument("person_id")
+    @click.option("--rotate", is_flag=True,
+                  help="Replace: the person's earlier tokens (or history links) stop working.")
+    @click.option("--revoke", is_flag=True,
+                  help="Stop the person's tokens (or, with --history, their history link).")
+    @click.option("--history", is_flag=True,
+                  help="The read-only history page link instead of an API token.")
     @config_option
-    def token(person_id: str, config_path: str | None) -> None:
-        """Create an API token for a person (shown once; store it safely)."""
-        from heupreminder.web.api import create_token
+    def token(person_id: str, rotate: bool, revoke: bool, history: bool,
+              config_path: str | None) -> None:
+        """Create an API token for a person (shown once; store it safely).
 
-        with _writing(config_path) as (_, session):
-            value = create_token(session, person_id)
-        click.echo(value)
+        --rotate replaces all their API tokens with a new one, --revoke ends them.
+        --history shows the person's read-only history link; with --rotate a new one
+        (older links stop working), with --revoke none works until the next rotation.
+        """
+        from heupreminder.web import tokens
+
+        if rotate and revoke:
+            raise click.UsageError("give --rotate or --revoke, not both")
+        with _writing(config_path) as (settings, session):
+            if history:
+                tokens.change_history_link(session, person_id, revoke=revoke, rotate=rotate,
+                                           now=utcnow())
+            elif revoke:
+                revoked = tokens.revoke_api_tokens(session, person_id)
+            else:
+                value = tokens.new_api_token(session, person_id, replace=rotate)
+        if history:
+            from heupreminder.cli import open_sessions
+
+            if revoke:
+                click.echo(f"{person_id}: history link revoked (--history --rotate makes a "
+                           "new one)")
+                return
+            try:
+                click.echo(tokens.history_link(settings, open_sessions(settings), person_id))
+            except InputError as error:
+                click.echo(f"heupreminder: {error}", err=True)
+                sys.exit(2)
+        elif revoke:
+            click.echo(f"{person_id}: {revoked} API token(s) revoked")
+        else:
+            click.echo(value)
 
 
 # Events at the same second keep the order they happen in (a reminder, its answer,

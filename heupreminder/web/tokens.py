@@ -1,0 +1,65 @@
+"""What `heupreminder token` does: API tokens and history links, made, rotated, revoked.
+
+API tokens are write-capable and permanent until revoked: they go in an
+`Authorization` header, never in a URL. The history link is read-only and is
+what a person bookmarks (see `reports.links`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session, sessionmaker
+
+from heupreminder.config.loader import Settings
+from heupreminder.db.models import ApiToken, Person
+from heupreminder.pain.records import InputError, get_person
+from heupreminder.reports.links import (
+    HISTORY_PREFIX,
+    history_token,
+    history_url,
+    revoke_history_link,
+    rotate_history_link,
+)
+from heupreminder.web.api import create_token
+
+
+def new_api_token(session: Session, person_id: str, *, replace: bool) -> str:
+    """A new API token (shown once); with `replace`, the person's others end now."""
+    get_person(session, person_id)  # an active person only
+    if replace:
+        revoke_api_tokens(session, person_id)
+    return create_token(session, person_id)
+
+
+def revoke_api_tokens(session: Session, person_id: str) -> int:
+    """End all of the person's API tokens (also of a person no longer active)."""
+    if session.get(Person, person_id) is None:
+        raise InputError(f"person: no person {person_id!r}")
+    result = session.execute(delete(ApiToken).where(ApiToken.person_id == person_id))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def change_history_link(session: Session, person_id: str, *, revoke: bool, rotate: bool,
+                        now: datetime) -> None:
+    if revoke:
+        if session.get(Person, person_id) is None:
+            raise InputError(f"person: no person {person_id!r}")
+        revoke_history_link(session, person_id, now)
+        return
+    get_person(session, person_id)
+    if rotate:
+        rotate_history_link(session, person_id, now)
+
+
+def history_link(settings: Settings, sessions: sessionmaker[Session], person_id: str) -> str:
+    """The full URL with `public_url`, else the path to put after the server's address."""
+    url = history_url(settings, sessions, person_id)
+    if url is not None:
+        return url
+    token = history_token(settings, sessions, person_id)
+    if token is None:
+        raise InputError(f"{person_id}: the history link is revoked; make a new one with "
+                         "--history --rotate")
+    return f"{HISTORY_PREFIX}{token}"
