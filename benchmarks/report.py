@@ -106,16 +106,16 @@ def _burst(doc: dict[str, Any]) -> list[str]:
     for db, res in doc["results"].items():
         for b in res.get("burst", []):
             n = b["reminders"]
-            db = f"{db} {b.get('channel', 'json')}"  # the bursts' channel since ntfy was added
+            where = f"{db} {b.get('channel', 'json')}"  # the burst's channel since ntfy came
             if "error" in b:
-                rows.append([db, _num(n), "error: " + b["error"][:80]] + [""] * 10)
+                rows.append([where, _num(n), "error: " + b["error"][:80]] + [""] * 10)
                 continue
             for name in ("heupreminder", "naive", "limit"):
                 c = b.get(name)
                 if not c:
                     continue
                 if name == "limit":
-                    rows.append([db, _num(n), "plain-HTTP limit",
+                    rows.append([where, _num(n), "plain-HTTP limit",
                                  f"{_num(c['posts'])} ({c['errors']} errors)", "–",
                                  _num(c["seconds"]) + " s (from first request)", "–", "–", "–",
                                  _num(c["per_second"], 0) + "/s",
@@ -128,7 +128,7 @@ def _burst(doc: dict[str, Any]) -> list[str]:
                 delivered = f"{_num(rec['delivered'])}" + (" (timed out)" if c.get("timed_out")
                                                            else "")
                 first = rec.get("first_after_due_seconds")  # not in results before it was added
-                rows.append([db, _num(n), label, delivered,
+                rows.append([where, _num(n), label, delivered,
                              _num(first) + " s" if first is not None else "–",
                              _num(rec["last_after_due_seconds"]) + " s",
                              _num(late["lateness_p50"]) + " s", _num(late["lateness_p99"]) + " s",
@@ -145,7 +145,7 @@ def _burst(doc: dict[str, Any]) -> list[str]:
             if "ratio_to_naive" in b:
                 ratios.append(f"{b['ratio_to_naive']:.2f}× naive")
             if ratios:
-                rows.append([db, _num(n), "**ratio**", "; ".join(ratios)] + [""] * 9)
+                rows.append([where, _num(n), "**ratio**", "; ".join(ratios)] + [""] * 9)
     return ["## 2–3. Morning burst: all due at the same instant", "",
             "Every contender delivers the same reminders to the same loopback receiver "
             "through one channel, json:// or ntfy:// (next to the database's name; naive: "

@@ -24,6 +24,7 @@ the caller sends through Apprise as before; nothing was sent meanwhile.
 from __future__ import annotations
 
 import contextvars
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -92,6 +93,30 @@ def _send_or_capture(self: Session, request: PreparedRequest, **kwargs: Any) -> 
 
 # Patched once for the process; outside capture mode it is requests' own send.
 Session.send = _send_or_capture  # type: ignore[method-assign]
+
+# What requests reads from the environment for a request (proxies, CA bundle).
+_ENVIRONMENT = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "http_proxy", "HTTP_PROXY",
+                "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY")
+_real_merge = Session.merge_environment_settings
+_merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+
+def _merge_once_per_origin(self: Session, url: str, proxies: Any, stream: Any,
+                           verify: Any, cert: Any) -> dict[str, Any]:
+    """requests' own answer, kept per origin while capturing: it scans the whole
+    environment twice per request, a third of a capture's cost."""
+    if _capturing.get() is None or proxies or not isinstance(verify, (bool, str, type(None))) \
+            or not isinstance(cert, (str, type(None))):
+        return _real_merge(self, url, proxies, stream, verify, cert)
+    origin = url.split("/", 3)[:3]
+    key = (*origin, stream, verify, cert, *(os.environ.get(name) for name in _ENVIRONMENT))
+    merged = _merged.get(key)
+    if merged is None:
+        merged = _merged[key] = _real_merge(self, url, proxies, stream, verify, cert)
+    return {**merged, "proxies": dict(merged["proxies"])}
+
+
+Session.merge_environment_settings = _merge_once_per_origin  # type: ignore[method-assign]
 
 
 @contextmanager
