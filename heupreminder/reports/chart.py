@@ -137,15 +137,17 @@ def chart_data(session: Session, person: Person, last_day: date, days: int = DAY
     return ChartData(first_day, tuple(pain), tuple(done), rest)
 
 
-def render_chart(data: ChartData, locale: str, scale: int = 1) -> bytes:
-    """The chart as PNG bytes; see the module docstring."""
+def render_chart(data: ChartData, locale: str, scale: int = 1,
+                 title: str | None = None) -> bytes:
+    """The chart as PNG bytes; see the module docstring. ``title`` replaces
+    "the last N days" for a period that need not end today (the care report)."""
     labels = _LABELS.get(locale, _LABELS["en"])
     layout = Layout(days=len(data.pain), scale=scale, done_max=max(3, *data.done))
     image = Image.new("RGB", (WIDTH * scale, HEIGHT * scale), BACKGROUND)
     draw = ImageDraw.Draw(image)
     big, small = _font(19 * scale), _font(14 * scale)
-    draw.text((layout.left, layout.px(10)), labels["title"].format(days=len(data.pain)),
-              fill=INK, font=big)
+    draw.text((layout.left, layout.px(10)),
+              title or labels["title"].format(days=len(data.pain)), fill=INK, font=big)
 
     top, bottom = layout.panel("pain")
     draw.text((layout.left, top - layout.px(26)), labels["pain"], fill=INK, font=small)

@@ -80,25 +80,28 @@ def write_output(output: str | None, content: str | bytes) -> None:
 def register(main: click.Group) -> None:
     @main.command()
     @click.argument("person_id", metavar="PERSON")
-    @click.option("--from", "first", type=_DATE, required=True, help="First day, YYYY-MM-DD.")
-    @click.option("--to", "last", type=_DATE, required=True,
-                  help="Last day (included), YYYY-MM-DD.")
+    @click.option("--from", "first", type=_DATE,
+                  help="First day, YYYY-MM-DD (default: 4 weeks up to --to).")
+    @click.option("--to", "last", type=_DATE,
+                  help="Last day (included), YYYY-MM-DD (default: today, the person's time).")
     @click.option("--format", "fmt", type=click.Choice(["csv", "json", "pdf"]), default="csv",
                   show_default=True)
     @click.option("--output", "-o", type=click.Path(dir_okay=False),
                   help="Write to this file (required for pdf) instead of stdout.")
     @config_option
-    def report(person_id: str, first: datetime, last: datetime, fmt: str,
+    def report(person_id: str, first: datetime | None, last: datetime | None, fmt: str,
                output: str | None, config_path: str | None) -> None:
         """A care provider's report: every reminder, done / skip, pain report and
-        pause decision of PERSON between two local dates."""
+        pause decision of PERSON between two local dates (the last 4 weeks unless
+        given); the PDF has the pain-and-exercise chart on its first page."""
         from heupreminder.reports.events import care_report, to_csv, to_json
         from heupreminder.reports.pdf import to_pdf
 
         if fmt == "pdf" and output is None:
             raise click.UsageError("--output: a PDF report needs a file (e.g. -o report.pdf)")
         with _input_errors(), _sessions(config_path)() as session:
-            data = care_report(session, person_id, first.date(), last.date())
+            data = care_report(session, person_id, first.date() if first else None,
+                               last.date() if last else None)
         content: str | bytes
         if fmt == "csv":
             content = to_csv(data)
@@ -107,9 +110,14 @@ def register(main: click.Group) -> None:
         else:
             content = to_pdf(data)
         write_output(output, content)
-        if output:
-            click.echo(f"wrote {output}: {len(data.rows)} events of {person_id}, "
-                       f"{data.first_day} to {data.last_day}", err=True)
+        # The period on stderr, so a CSV or JSON on stdout stays clean for a script.
+        period = f"{data.first_day} to {data.last_day}"
+        if first is None:
+            period += " (the last 4 weeks)" if last is None else " (4 weeks)"
+        elif last is None:
+            period += " (up to today)"
+        what = f"wrote {output}" if output else "report"
+        click.echo(f"{what}: {len(data.rows)} events of {person_id}, {period}", err=True)
 
     @main.command("export")
     @click.argument("person_id", metavar="PERSON")
