@@ -334,3 +334,18 @@ def test_option_words_of_a_url_are_not_secrets() -> None:
     plugin = apprise.Apprise.instantiate(hook)
     found = secrets_in_url(hook, mask_custom_params(plugin.url(privacy=True)))
     assert {"Fake-Key-5678", "Fake-Token-90"} <= found and "notify" not in found
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    ("[" * 100_000 + "]" * 100_000, "nested more than"),
+    ('{"format": "heupreminder-export", "person": {"name": "A\\ud800"}}', "lone surrogate"),
+    ('{"format": NaN}', "NaN"),
+])
+def test_import_refuses_what_it_cannot_store(site: Site, tmp_path: Path, content: str,
+                                             expected: str) -> None:
+    file = tmp_path / "hostile.json"
+    file.write_text(content, encoding="utf-8")
+    result = CliRunner().invoke(main, ["import", str(file), "--config", str(site.settings.path)])
+    assert result.exit_code == 2, result.output
+    assert expected in result.output and "Traceback" not in result.output
+    assert site.reports() == 0

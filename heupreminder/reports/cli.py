@@ -174,8 +174,9 @@ def read_json(file: str) -> Any:
         _fail(f"{file}: not a text file (expected JSON from `heupreminder export`)")
     except OSError as error:
         _fail(f"{file}: cannot read it: {error.strerror}")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        _fail(f"{file}: not valid JSON (line {error.lineno}, column {error.colno}: "
-              f"{error.msg})")
+    from heupreminder.web.strict_json import load_json
+
+    try:  # no lone surrogates, NaN or deep nesting (a RecursionError in json.loads)
+        return load_json(text, what=file)
+    except InputError as error:
+        _fail(str(error))
