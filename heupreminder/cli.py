@@ -20,6 +20,7 @@ from heupreminder.cli_checkins import register as register_checkin_commands
 from heupreminder.cli_options import config_option
 from heupreminder.config.loader import ConfigError, Settings, load_settings, resolve_config_path
 from heupreminder.config.starter import STARTER_CONFIG
+from heupreminder.ops.healthcheck import register as register_healthcheck_command
 from heupreminder.ops.logs import setup_logging
 from heupreminder.reports.cli import register as register_report_commands
 from heupreminder.secrets import MASKER
@@ -273,6 +274,7 @@ def db_upgrade(config_path: str | None) -> None:
 
 register_checkin_commands(main)
 register_report_commands(main)  # report, export, import
+register_healthcheck_command(main)  # the container's HEALTHCHECK
 
 if __name__ == "__main__":  # pragma: no cover
     main()

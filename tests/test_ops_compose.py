@@ -15,6 +15,8 @@ import shutil
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from typing import Any
 import pytest
 import yaml
 
+from heupreminder.config.loader import load_settings
 from tests.receivers import HttpInbox, free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -65,12 +68,41 @@ def test_compose_file_is_valid_with_every_profile() -> None:
 
 def test_default_is_sqlite_in_the_data_volume() -> None:
     heup = services(compose("config"))["heupreminder"]
-    assert heup["environment"]["HEUPREMINDER_DATABASE_URL"] == "sqlite:////data/heupreminder.db"
+    # Not set (empty is "not set" to heupreminder): the config's `database =` decides,
+    # and without one the image's default, SQLite in /data.
+    assert not heup["environment"].get("HEUPREMINDER_DATABASE_URL")
     assert heup["restart"] == "unless-stopped"
     volumes = [v if isinstance(v, str) else f"{v['source']}:{v['target']}"
                for v in heup["volumes"]]
     assert any(v.startswith("heupreminder-data:/data") for v in volumes), volumes
     assert any(v.split(":")[1] == "/config/heupreminder.toml" for v in volumes), volumes
+
+
+def image_environment() -> dict[str, str]:
+    """The Dockerfile's final-stage ENV, as a dict."""
+    text = DOCKERFILE.read_text(encoding="utf-8").replace("\\\n", " ")
+    final = text.split("\nFROM ")[-1]
+    pairs = " ".join(line.split(None, 1)[1] for line in final.splitlines()
+                     if line.startswith("ENV "))
+    return dict(pair.split("=", 1) for pair in pairs.split())
+
+
+def test_the_image_defaults_to_sqlite_in_data_without_overriding_the_config(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = image_environment()
+    assert "HEUPREMINDER_DATABASE_URL" not in env  # it would override `database =`
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    assert "ln -s /data /var/lib/heupreminder" in text and env["XDG_DATA_HOME"] == "/var/lib"
+    # What the loader makes of the container's environment (compose passes "" when unset).
+    monkeypatch.setenv("XDG_DATA_HOME", env["XDG_DATA_HOME"])
+    monkeypatch.setenv("HEUPREMINDER_DATABASE_URL", "")
+    config = tmp_path / "heupreminder.toml"
+    config.write_text('[service]\nlisten = "0.0.0.0:8765"\n', encoding="utf-8")
+    assert load_settings(config).database_url == (  # -> /data/heupreminder.db via the link
+        "sqlite:////var/lib/heupreminder/heupreminder.db")
+    mine = f"sqlite:///{tmp_path / 'mine.db'}"
+    config.write_text(f'[service]\ndatabase = "{mine}"\n', encoding="utf-8")
+    assert load_settings(config).database_url == mine  # the config's line is kept
 
 
 def test_postgres_profile_is_reached_through_the_environment() -> None:
@@ -114,20 +146,25 @@ def test_dockerfile_is_multi_stage_non_root_with_a_python_healthcheck() -> None:
     assert users and users[-1] not in ("root", "0")
     [health] = [rest for op, rest in instructions if op == "HEALTHCHECK"]
     command = json.loads(health[health.index("CMD") + 3:].strip())
-    assert command[:2] == ["python", "-c"]
-    compile(command[2], "<healthcheck>", "exec")  # the one-liner is valid Python
-    assert "http://127.0.0.1:8765/healthz" in command[2]
+    assert command[:2] == ["heupreminder", "healthcheck"]  # follows [service] listen
+    assert "8765" not in health
     code = " ".join(rest for _, rest in instructions)
     assert "curl" not in code and "wget" not in code
     assert not re.search(r"amd64|x86_64|--platform", code)
 
 
-@pytest.mark.parametrize("status", [200, 503])
-def test_dockerfile_healthcheck_command_works(status: int) -> None:
-    """Run the HEALTHCHECK one-liner against a real /healthz on a free port."""
+def healthcheck_command() -> list[str]:
+    """The image's HEALTHCHECK command, run with this interpreter's heupreminder."""
     text = DOCKERFILE.read_text(encoding="utf-8")
-    one_liner = json.loads(re.search(r"HEALTHCHECK[^\n]*\\\n\s*CMD (\[.*\])", text)[1])[2]
-    inbox = HttpInbox(port=free_port())
+    command = json.loads(re.search(r"HEALTHCHECK[^\n]*\\\n\s*CMD (\[.*\])", text)[1])
+    assert command[0] == "heupreminder"
+    return [sys.executable, "-m", "heupreminder", *command[1:]]
+
+
+@contextmanager
+def healthz(status: int, port: int, host: str = "127.0.0.1") -> Iterator[HttpInbox]:
+    """A stand-in /healthz answering ``status`` on host:port; its requests in .posts."""
+    inbox = HttpInbox(port=port)
 
     class Health(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -139,15 +176,43 @@ def test_dockerfile_healthcheck_command_works(status: int) -> None:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", inbox.port), Health)
+    server = ThreadingHTTPServer((host, port), Health)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        result = subprocess.run(
-            [sys.executable, "-c", one_liner.replace(":8765/", f":{inbox.port}/")],
-            capture_output=True, timeout=30)
+        yield inbox
     finally:
         server.shutdown()
         server.server_close()
+
+
+def run_healthcheck(tmp_path: Path, service: str) -> subprocess.CompletedProcess[str]:
+    """The HEALTHCHECK as the container runs it: the config found by HEUPREMINDER_CONFIG."""
+    config = tmp_path / "heupreminder.toml"
+    config.write_text(f"[service]\n{service}\n", encoding="utf-8")
+    env = {**os.environ, "HEUPREMINDER_CONFIG": str(config)}
+    return subprocess.run(healthcheck_command(), capture_output=True, text=True, timeout=30,
+                          env=env)
+
+
+@pytest.mark.parametrize("status", [200, 503])
+def test_healthcheck_asks_where_listen_says(tmp_path: Path, status: int) -> None:
+    port = free_port()
+    with healthz(status, port) as inbox:  # not 8765: the port comes from the config
+        result = run_healthcheck(tmp_path, f'listen = "0.0.0.0:{port}"')
     assert inbox.posts == [{"path": "/healthz"}]
-    assert result.returncode == (0 if status == 200 else 1)
+    assert result.returncode == (0 if status == 200 else 1), result.stderr
+    if status != 200:
+        assert result.stderr == (f"heupreminder: unhealthy: http://127.0.0.1:{port}/healthz "
+                                 "answered 503\n")
+
+
+def test_healthcheck_uses_a_named_listen_host_and_says_when_nothing_answers(
+        tmp_path: Path) -> None:
+    port = free_port()
+    with healthz(200, port, host="127.0.0.2") as inbox:
+        result = run_healthcheck(tmp_path, f'listen = "127.0.0.2:{port}"')
+    assert result.returncode == 0 and inbox.posts == [{"path": "/healthz"}], result.stderr
+    result = run_healthcheck(tmp_path, f'listen = "127.0.0.1:{free_port()}"')
+    assert result.returncode == 1 and "does not answer" in result.stderr
+    assert "Traceback" not in result.stderr
