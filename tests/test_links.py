@@ -34,6 +34,7 @@ from heupreminder.db.models import (
 )
 from heupreminder.scheduler.dispatcher import Dispatcher
 from heupreminder.web.app import create_app
+from heupreminder.web.auth_failures import FailureLimiter
 from heupreminder.web.context import WebContext
 from heupreminder.web.links import LinkSigner, LinkTarget, link_secret
 from tests.helpers import load, migrated, person_config
@@ -78,8 +79,11 @@ def make_site(tmp_path: Path, database_url: str, *, two_people: bool = False) ->
     occurrence = {person_id: occurrence_id for person_id, occurrence_id in rows}
     assert sorted(occurrence) == (["anna", "bert"] if two_people else ["anna"])
     wakes: list[int] = []
+    # Many bad links in a row are the point here; the 429 after a burst is tested in
+    # test_web_hardening.
     app = create_app(WebContext(sessions=sessions, settings=lambda: settings,
-                                wake=lambda: wakes.append(1)))
+                                wake=lambda: wakes.append(1),
+                                auth_failures=FailureLimiter(burst=1_000_000)))
     signer = LinkSigner(link_secret(sessions), settings.config.service.link_lifetime)
     return Site(settings, sessions, app.test_client(), signer, occurrence, wakes)
 

@@ -269,6 +269,11 @@ def test_a_burst_of_wrong_tokens_gets_429_and_the_right_one_works_after_the_wind
     site.clock.now += 61
     assert site.api("GET", "/status", token=site.token)[0] == 200
     assert site.request("GET", f"/h/{history}")[0] == 200
+    # Forged check-in links count as well, and their page is limited too.
+    assert [site.request("GET", f"/c/forged{i}")[0] for i in range(12)] == [400] * 10 + [429] * 2
+    assert site.request("GET", f"/h/{history}")[0] == 429
+    site.clock.now += 61
+    assert site.request("GET", f"/h/{history}")[0] == 200
     # Failures are logged with the client address, never with the token.
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "127.0.0.1" in logged and "heup_wrong" not in logged

@@ -33,7 +33,24 @@ def _context() -> WebContext:
 def _read(token: str) -> LinkTarget:
     context = _context()
     lifetime = context.settings().config.service.link_lifetime
-    return LinkSigner(link_secret(context.sessions), lifetime).read(token)
+    try:
+        return LinkSigner(link_secret(context.sessions), lifetime).read(token)
+    except LinkError as error:
+        if not error.expired:  # an old link is a person's, a forged one is a guess
+            context.auth_failures.failed(request.remote_addr or "unknown",
+                                         what="bad check-in link")
+        raise
+
+
+@pages.before_request
+def _not_while_limited() -> Response | None:
+    """429 for an address that just failed too often (see web.auth_failures)."""
+    wait = _context().auth_failures.retry_after(request.remote_addr or "unknown")
+    if wait is None:
+        return None
+    texts = page_texts(request.accept_languages.best_match(["nl", "en"]) or "en")
+    return Response(render_template("problem.html", t=texts, message=texts["invalid"]),
+                    status=429, headers={"Retry-After": str(wait)}, mimetype="text/html")
 
 
 def _resolve(session: Session, target: LinkTarget) -> tuple[Person, Occurrence | None]:
