@@ -96,9 +96,10 @@ def test_service_logs_json_lines(tmp_path: Path, receiver: HttpInbox) -> None:
     zone = ZoneInfo("Europe/Amsterdam")
     due = (datetime.now(zone) + timedelta(seconds=3)).strftime("%H:%M:%S")
     # A channel that fails (the receiver answers 500) with a secret in its URL, which
-    # urllib3 quotes at DEBUG ("POST /notify/<secret>"): the masker must catch it.
-    # form://, because Apprise sends it through requests (json:// goes over our own
-    # kept-alive client, which never puts a URL in a log line).
+    # urllib3 quotes at DEBUG ("POST http://.../notify/<secret>"): the masker must catch
+    # it. Through a proxy from the environment (the receiver itself), because a proxied
+    # channel goes through Apprise and requests; a direct one goes over our own
+    # kept-alive client, which never puts a URL in a log line.
     # catch_up = 5s ends the retries soon after the reminder is due.
     receiver.status = 500
     config = tmp_path / "heupreminder.toml"
@@ -108,8 +109,10 @@ def test_service_logs_json_lines(tmp_path: Path, receiver: HttpInbox) -> None:
         channels={"log": "console://", "hook": hook},
         routines=f'[[people.routines]]\nexercise = "bridge"\nat = "{due}"\n'),
         encoding="utf-8")
-    env = {**os.environ, "HOOK_TOKEN": SECRET}
+    env = {**os.environ, "HOOK_TOKEN": SECRET, "http_proxy": f"http://127.0.0.1:{receiver.port}",
+           "no_proxy": ""}
     env.pop("HEUPREMINDER_DATABASE_URL", None)
+    env.pop("NO_PROXY", None)
     stderr = tmp_path / "stderr.log"
     with stderr.open("wb") as err:
         process = subprocess.Popen(
@@ -148,5 +151,5 @@ def test_service_logs_json_lines(tmp_path: Path, receiver: HttpInbox) -> None:
     assert any(r["logger"] == "heupreminder.console" and "Ochtendbrug" in r["message"]
                for r in records)
     assert any(r["message"] == "heupreminder stopped" for r in records)
-    assert any("POST /notify/**** " in r["message"] for r in records), "masker not applied"
+    assert any("/notify/**** " in r["message"] for r in records), "masker not applied"
     assert SECRET not in output

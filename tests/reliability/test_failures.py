@@ -3,14 +3,12 @@ deadline (due + catch_up, 12 s here), then recorded as failed with the last
 error; a channel that worked is never sent again because another failed; a
 hanging receiver does not hold up anyone else's reminder.
 
-What counts as permanent: Apprise reports only success or failure per
-channel (its log lines say "Connection error while submitting email", with
-the SMTP reply code only at DEBUG, which it does not hand back), so an SMTP
-550 cannot be told from a 451, nor an HTTP 400 from a 503. heupreminder
-therefore retries every failure Apprise reports until the deadline, and
-treats as permanent only what it knows itself: a channel that is not
-configured (or that Apprise cannot use at all). The deadline bounds the cost
-of retrying a permanent error: a few tries within `catch_up`."""
+What counts as permanent: email is sent by heupreminder itself, so it knows
+the SMTP reply: a 5xx (550 no such user) fails at once with the server's
+words, a 4xx (451 try again later) is retried. For the other channels Apprise
+reports only success or failure, so an HTTP 400 cannot be told from a 503:
+every such failure is retried until the deadline, which bounds the cost of
+retrying a permanent error to a few tries within `catch_up`."""
 
 from __future__ import annotations
 
@@ -99,14 +97,16 @@ def test_retries_with_backoff_until_the_deadline_and_no_one_waits_for_a_hang(
             row = rows[(f"x{name}-0", name)]
             assert (row.status, row.attempts) == ("failed", tries)
             assert name[1:] in row.error  # the last error: "... error=429."
-        for name, server in (("mail451", mail451), ("mail550", mail550)):
-            assert len(server.received) == 3, name  # 550 included: Apprise cannot tell
+        # SMTP says why: 451 (try again later) is retried with backoff, 550 (no such
+        # user) is refused for good at once, each with the server's own words.
+        for name, server, tries in (("mail451", mail451, 3), ("mail550", mail550, 1)):
+            assert len(server.received) == tries, name
             assert all(g >= w - 0.3 for g, w in zip(gaps([t for _, t, _ in server.received]),
                                                     (2, 5), strict=False)), name
             assert states[f"x{name}-0"].status == "failed"
             row = rows[(f"x{name}-0", name)]
-            assert (row.status, row.attempts) == ("failed", 3)
-            assert "email" in row.error  # all Apprise says; no SMTP code
+            assert (row.status, row.attempts) == ("failed", tries)
+            assert name[4:] in row.error  # the SMTP code itself: "refused the message: 451"
         for name in ("slow", "hang"):  # each try ends at Apprise's 4 s read timeout
             assert 2 <= len(push.for_path(name)) <= 3, name
             assert states[f"x{name}-0"].status == "failed"
