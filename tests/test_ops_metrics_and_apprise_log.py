@@ -8,7 +8,7 @@ import logging
 import subprocess
 import sys
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,8 +16,12 @@ import pytest
 from heupreminder.config.loader import _apprise_quiet
 from heupreminder.db.models import utcnow
 from heupreminder.ops.metrics import REGISTRY, record_delivery
+from heupreminder.scheduler.dispatcher import Dispatcher
+from tests.helpers import load, migrated, person_config
+from tests.receivers import HttpInbox
 
 HISTOGRAM = "heupreminder_delivery_latency_seconds"
+MORNING = datetime(2026, 1, 7, 6, 30, tzinfo=UTC)  # 07:30 in Amsterdam
 
 
 def buckets(channel_type: str) -> dict[str, float]:
@@ -81,3 +85,22 @@ def test_only_the_validating_thread_is_silenced(caplog: pytest.LogCaptureFixture
     apprise_log.error("after validation")
     assert [r.getMessage() for r in caplog.records] == ["from a sending thread",
                                                         "after validation"]
+
+
+def test_the_dispatcher_times_a_delivery_when_it_happened_not_when_it_was_written(
+        tmp_path: Path, receiver: HttpInbox) -> None:
+    settings = load(tmp_path, person_config(
+        database_url=f"sqlite:///{tmp_path / 'h.db'}", channels={"push": receiver.url},
+        routines='[[people.routines]]\nexercise = "bridge"\nat = "07:30"\n'))
+    sessions = migrated(settings, MORNING - timedelta(hours=1))
+    dispatcher = Dispatcher(sessions, lambda: settings, "node", clock=lambda: MORNING)
+    dispatcher.schedule_due(MORNING)
+    [job] = dispatcher.prepare(dispatcher.claim(MORNING, 10))
+    result = dispatcher.send_job(job)
+    result.finished_at = MORNING + timedelta(seconds=0.03)  # when the receiver took it
+    before = buckets("json")
+    dispatcher.clock = lambda: MORNING + timedelta(seconds=5)  # written a while later
+    assert dispatcher.record([result]) == ["sent"]
+    after = buckets("json")
+    assert after["0.05"] - before.get("0.05", 0) == 1
+    assert after["0.025"] - before.get("0.025", 0) == 0

@@ -387,9 +387,10 @@ class Dispatcher:
                 extra = {"person": job.person_id, "routine": job.routine_key}
                 for name, error in result.errors.items():
                     channel = settings.channels.get(name)
-                    metrics.record_delivery(
-                        metrics.channel_type(channel.masked_url if channel else ""),
-                        error, job.due_at)
+                    if not job.notice:  # the metrics count reminders
+                        metrics.record_delivery(
+                            metrics.channel_type(channel.masked_url if channel else ""),
+                            error, job.due_at, delivered_at=result.finished_at)
                     if error is None:
                         delivered.add(name)
                 retry_at = _next_try(result, now)
@@ -563,6 +564,9 @@ class SendResult:
     job: SendJob
     errors: dict[str, str | None]  # per channel tried: None = delivered
     permanent: set[str]
+    # When the sends ended: the delivery latency's end (results are written a
+    # tick later, which is no part of it).
+    finished_at: datetime = field(default_factory=utcnow)
 
 
 def _next_try(result: SendResult, now: datetime) -> datetime | None:
