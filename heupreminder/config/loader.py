@@ -60,6 +60,8 @@ class Settings:
     # Where the database URL came from, for error messages: the config key,
     # the environment variable, or the default.
     database_source: str = "service.database"
+    # [mqtt] url with ${NAME} substituted (carries a password: never log it); None: off.
+    mqtt_url: str | None = field(default=None, repr=False)
 
     @property
     def masked_database_url(self) -> str:
@@ -128,6 +130,8 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     if isinstance(heartbeat, str):
         secrets.update(p for p in heartbeat.split("/")[3:] if len(p) >= 8)  # ping tokens
 
+    mqtt_url = _resolve_mqtt_url(raw.get("mqtt"), problems, secrets)
+
     database_url, database_source = _database_url(raw)
     database_problem = check_database_url(database_url)
     if database_problem is not None:
@@ -149,7 +153,31 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         database_url=database_url,
         secrets=frozenset(secrets),
         database_source=database_source,
+        mqtt_url=mqtt_url,
     )
+
+
+def _resolve_mqtt_url(raw: object, problems: list[str], secrets: set[str]) -> str | None:
+    """[mqtt] url with ${NAME} substituted and checked; its password joins the secrets."""
+    from heupreminder.homeassistant.broker_url import BrokerUrlError, parse_broker_url
+
+    value = raw.get("url") if isinstance(raw, dict) else None
+    if not isinstance(value, str):
+        return None  # off, or a wrong type the model reports
+    before = len(problems)
+    url = _expand_env(value, "mqtt.url", problems, secrets)
+    if len(problems) > before:
+        return None
+    try:
+        broker = parse_broker_url(url)
+    except BrokerUrlError as exc:
+        problems.append(f"mqtt.url: {exc}")
+        return None
+    if broker.password:
+        secrets.add(broker.password)
+        raw_password = url.split("://", 1)[1].rsplit("@", 1)[0].partition(":")[2]
+        secrets.add(raw_password)  # as written, percent-escapes and all
+    return url
 
 
 def _database_url(raw: dict[str, Any]) -> tuple[str, str]:
@@ -207,7 +235,7 @@ def _key_path(loc: Iterable[int | str]) -> str:
 
 
 # Keys whose values may carry passwords or tokens: errors do not quote them.
-_MAY_HOLD_SECRETS = {"channels", "database", "heartbeat_url", "public_url"}
+_MAY_HOLD_SECRETS = {"channels", "database", "heartbeat_url", "public_url", "mqtt"}
 
 
 def _describe_validation_error(exc: ValidationError) -> list[str]:

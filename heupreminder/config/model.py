@@ -161,6 +161,22 @@ class ServiceConfig(_Strict):
         return value
 
 
+# An MQTT topic part: no wildcards (+ #), no empty levels, no leading or trailing "/".
+TopicPrefix = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}(/[A-Za-z0-9_-]{1,64}){0,7}$")]
+
+
+class MqttConfig(_Strict):
+    """Home Assistant over MQTT discovery: each active person becomes a device."""
+
+    # "mqtt://user:pass@host:1883", or mqtts:// for TLS (port 8883 by default); unset: off.
+    # ${NAME} takes the password from the environment, as in [channels].
+    url: Annotated[str, Field(pattern=r"^mqtts?://\S+$")] | None = None
+    # Home Assistant's discovery prefix (its MQTT integration's setting).
+    discovery_prefix: TopicPrefix = "homeassistant"
+    # Where state, commands and availability live: <base_topic>/<person>/...
+    base_topic: TopicPrefix = "heupreminder"
+
+
 class PainConfig(_Strict):
     """The pain policy's thresholds: the person's or their therapist's to set."""
 
@@ -271,6 +287,7 @@ class Config(_Strict):
     service: ServiceConfig = ServiceConfig()
     channels: dict[str, str] = {}
     pain: PainConfig = PainConfig()
+    mqtt: MqttConfig = MqttConfig()
     people: list[PersonConfig] = []
 
     @model_validator(mode="after")

@@ -65,6 +65,12 @@ def _lang(locale: str) -> str:
     return locale if locale in _WORDS else "en"
 
 
+def why_words(code: str, locale: str, action: str = "pause") -> str:
+    """Why a pause (or resume) was decided, in the person's words: ``de pijn hield aan``."""
+    why = _WHY[_lang(locale)]
+    return why.get(f"{action}:{code}") or why.get(code) or why["other"]
+
+
 def type_word(row_type: str, locale: str) -> str:
     """``Herinnering`` / ``Reminder``, ``Rust`` / ``Rest``, ...: never the code."""
     types: dict[str, str] = history_texts(locale)["types"]
@@ -98,8 +104,7 @@ def decision_details(row: ReportRow, locale: str, titles: Mapping[str, str]) -> 
     why, words = _WHY[lang], _WORDS[lang]
     if row.type in ("problem", "solved"):
         return why[row.type]
-    code = row.status or ""
-    text = why.get(f"{row.type}:{code}") or why.get(code) or why["other"]
+    text = why_words(row.status or "", locale, row.type)
     scope = words["all"] if row.routine is None else titles.get(row.routine, row.routine)
     parts = [f"{scope}: {text}"]
     if row.levels:
