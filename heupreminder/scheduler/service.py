@@ -60,6 +60,7 @@ from heupreminder.secrets import MASKER, install_masker
 from heupreminder.upcoming import next_reminder
 
 if TYPE_CHECKING:
+    from heupreminder.homeassistant.bridge import HomeAssistantBridge
     from heupreminder.web.server import WebServer
 
 log = logging.getLogger(__name__)
@@ -143,6 +144,7 @@ class Service:
         self._failing_since: datetime | None = None  # dispatch failing since (an outage)
         self.last_tick: datetime | None = None
         self.web: WebServer | None = None
+        self.homeassistant: HomeAssistantBridge | None = None  # with [mqtt] url
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self._sqlite_lock = SQLiteLock(self._settings.database_url)
 
@@ -181,6 +183,7 @@ class Service:
             self.sender.start()  # loading takes a moment: not at the first reminder
         self.scheduler.start()
         self._start_web()
+        self._start_homeassistant()
         self._note_crash_or_start()
         if self._settings.config.service.heartbeat_url:
             self.scheduler.add_job(self._heartbeat, "interval", seconds=HEARTBEAT_SECONDS,
@@ -205,6 +208,8 @@ class Service:
         self.scheduler.shutdown(wait=True)
         if self.web is not None:
             self.web.stop()
+        if self.homeassistant is not None:
+            self.homeassistant.stop()
         with self._lock:
             pending = set(self._in_flight)
         wait_for(pending, timeout=DRAIN_SECONDS)
@@ -298,6 +303,15 @@ class Service:
         self.web = WebServer(create_app(context), listen)
         self.web.start()
 
+    def _start_homeassistant(self) -> None:
+        if self._settings.mqtt_url is None:
+            return
+        from heupreminder.homeassistant.bridge import HomeAssistantBridge
+
+        self.homeassistant = HomeAssistantBridge(self.sessions, lambda: self._settings,
+                                                 client_id=f"heupreminder-{self.node_id}")
+        self.homeassistant.start()
+
     # -- self-monitoring ---------------------------------------------------------
 
     def _running_key(self) -> str:
@@ -372,6 +386,8 @@ class Service:
                 housekeeping(session, self._settings, utcnow())
         except Exception:
             log.exception("housekeeping failed; trying again next minute")
+        if self.homeassistant is not None:  # pauses and resumes it decided, by person
+            self.homeassistant.look_now()
         try:  # apart, so a failing summary never holds up the pain policy
             with self.sessions.begin() as session:
                 queue_summaries(session, self._settings, utcnow())
@@ -444,6 +460,9 @@ class Service:
                 for result in results:  # keep them for the next try (database outage)
                     self._results.put(result)
                 raise
+            if self.homeassistant is not None:  # sent: this week's adherence moved
+                for person_id in {r.job.person_id for r in results if not r.job.notice}:
+                    self.homeassistant.notify_changed(person_id)
 
     def _submit(self, work: Callable[[T], R], item: T,
                 on_result: Callable[[R], None] | None = None) -> None:
@@ -545,6 +564,8 @@ class Service:
                 report = sync_config(session, self._settings.config, utcnow())
             log.info("config synced: %d added, %d changed, %d deactivated, %d unchanged",
                      report.added, report.changed, report.deactivated, report.unchanged)
+        if self.homeassistant is not None:  # people, names and routines may have changed
+            self.homeassistant.notify_all()
         self.wake()
 
     def reload(self) -> None:
