@@ -190,8 +190,9 @@ def register(main: click.Group) -> None:
         """Create an API token for a person (shown once; store it safely).
 
         --rotate replaces all their API tokens with a new one, --revoke ends them.
-        --history shows the person's read-only history link; with --rotate a new one
-        (older links stop working), with --revoke none works until the next rotation.
+        --history shows the person's read-only history link and, on a second line, their
+        calendar feed (the same token); with --rotate new ones (older links stop
+        working), with --revoke none works until the next rotation.
         """
         from heupreminder.web import tokens
 
@@ -213,7 +214,11 @@ def register(main: click.Group) -> None:
                            "new one)")
                 return
             try:
-                click.echo(tokens.history_link(settings, open_sessions(settings), person_id))
+                sessions = open_sessions(settings)
+                # Line 1 the history page, line 2 its calendar feed (same token): plain
+                # URLs, so a script takes the one it needs.
+                click.echo(tokens.history_link(settings, sessions, person_id))
+                click.echo(tokens.calendar_link(settings, sessions, person_id))
             except InputError as error:
                 click.echo(f"heupreminder: {error}", err=True)
                 sys.exit(2)

@@ -218,11 +218,12 @@ def test_token_command_rotates_and_revokes(site: Site) -> None:
         assert result.exit_code == 0, result.output
         return result.output.strip()
 
-    link = token("--history")
+    link, feed = token("--history").splitlines()  # the history page and its calendar feed
     assert link.startswith(f"https://{PUBLIC_HOST}/h/")
+    assert feed == link.replace("/h/", "/cal/") + ".ics"
     path = link.removeprefix(f"https://{PUBLIC_HOST}")
     assert site.request("GET", path)[0] == 200
-    new_link = token("--history", "--rotate")
+    new_link = token("--history", "--rotate").splitlines()[0]
     assert new_link != link
     assert site.request("GET", path)[0] == 400
     assert site.request("GET", new_link.removeprefix(f"https://{PUBLIC_HOST}"))[0] == 200

@@ -18,6 +18,11 @@ _TEXTS: dict[str, dict[str, Any]] = {
                      "deed, over de afgelopen 4 weken",
         "recent": "Wat er is gebeurd (afgelopen 14 dagen)",
         "nothing": "Nog niets vastgelegd.",
+        "calendar": "In je agenda",
+        "calendar_hint": "Je oefeningen van de komende 4 weken in je eigen agenda-app: abonneer "
+                         "je op dit adres. Het laat alleen zien, net als deze pagina, en volgt "
+                         "een rustpauze vanzelf.",
+        "calendar_subscribe": "Abonneren",
         "types": {"reminder": "Herinnering", "checkin": "Antwoord", "pain": "Pijn",
                   "pause": "Rust", "escalate": "Advies", "resume": "Weer verder"},
         "status": {"sent": "verstuurd", "failed": "niet aangekomen", "skipped": "overgeslagen",
@@ -39,6 +44,11 @@ _TEXTS: dict[str, dict[str, Any]] = {
                      "over the last 4 weeks",
         "recent": "What happened (14 days)",
         "nothing": "Nothing recorded yet.",
+        "calendar": "In your calendar",
+        "calendar_hint": "Your routines of the coming 4 weeks in your own calendar app: "
+                         "subscribe to this address. Like this page it only shows, and it "
+                         "follows a rest pause by itself.",
+        "calendar_subscribe": "Subscribe",
         "types": {"reminder": "Reminder", "checkin": "Check-in", "pain": "Pain",
                   "pause": "Rest", "escalate": "Advice", "resume": "Resumed"},
         "status": {"sent": "sent", "failed": "did not arrive", "skipped": "skipped",

@@ -11,6 +11,8 @@ Contracts:
 - The page only reads; it shows the last 7 days' numbers (the weekly
   summary's rules), current pauses, the 4-week chart and the last 14 days'
   events, newest first, in the person's language, readable on a phone.
+- The page shows the person's calendar feed (``web.calendar``, the same token)
+  to subscribe to.
 - The chart is the weekly summary's PNG, drawn at twice the size for sharp
   phone screens, ending today in the person's time zone.
 """
@@ -35,6 +37,7 @@ from heupreminder.reports.links import HistoryLinkError, read_history_token
 from heupreminder.reports.page_texts import history_texts
 from heupreminder.reports.summary import weekly_summary
 from heupreminder.reports.texts import PAUSE_CODES, pause_line, short_paragraph, words
+from heupreminder.web.calendar import calendar_path
 from heupreminder.web.context import WebContext
 from heupreminder.web.links import link_secret
 from heupreminder.web.texts import page_texts
@@ -107,6 +110,7 @@ def page(token: str) -> Response | tuple[str, int] | str:
                       for r in summary.routines],
             pauses=[pause_line(person.locale, p, zone) for p in summary.pauses],
             chart_url=url_for("history.chart", token=token), events=events,
+            **_calendar_links(token),
             disclaimer=NOT_MEDICAL_ADVICE["nl" if person.locale == "nl" else "en"])
 
 
@@ -123,6 +127,14 @@ def chart(token: str) -> Response | tuple[str, int]:
         today = context.clock().astimezone(ZoneInfo(person.timezone)).date()
         png = render_chart(chart_data(session, person, today), person.locale, scale=2)
     return Response(png, mimetype="image/png")
+
+
+def _calendar_links(token: str) -> dict[str, str]:
+    """The calendar feed's address to copy, and a webcal:// link that subscribes
+    (an https:// link would import the events once instead)."""
+    base = _context().settings().config.service.public_url or request.url_root
+    url = f"{base.rstrip('/')}{calendar_path(token)}"
+    return {"calendar_url": url, "calendar_subscribe": "webcal://" + url.split("://", 1)[1]}
 
 
 def _event(row: ReportRow, t: dict[str, Any], titles: dict[str, str]) -> dict[str, str]:

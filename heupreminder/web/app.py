@@ -1,4 +1,5 @@
-"""The Flask application: check-in pages, the history page, the JSON API, /healthz, /metrics.
+"""The Flask application: check-in pages, the history page and calendar feed, the JSON API,
+/healthz, /metrics.
 
 Every request first passes `guards` (host names, body size, headers, JSON errors
 under /api/), see there.
@@ -12,6 +13,7 @@ from werkzeug.wrappers import Response
 
 from heupreminder.reports.web import history
 from heupreminder.web.api import api
+from heupreminder.web.calendar import calendar
 from heupreminder.web.context import WebContext
 from heupreminder.web.guards import allowed_host_names, install_guards
 from heupreminder.web.pages import pages
@@ -23,6 +25,7 @@ def create_app(context: WebContext) -> Flask:
     app.register_blueprint(pages)
     app.register_blueprint(api)
     app.register_blueprint(history)  # /h/<token>: the person's progress and chart
+    app.register_blueprint(calendar)  # /cal/<history token>.ics: the coming routines
 
     def hosts() -> frozenset[str]:
         service = context.settings().config.service

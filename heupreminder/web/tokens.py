@@ -2,7 +2,8 @@
 
 API tokens are write-capable and permanent until revoked: they go in an
 `Authorization` header, never in a URL. The history link is read-only and is
-what a person bookmarks (see `reports.links`).
+what a person bookmarks (see `reports.links`); the same token opens their
+calendar feed (`web.calendar`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from heupreminder.reports.links import (
     rotate_history_link,
 )
 from heupreminder.web.api import create_token
+from heupreminder.web.calendar import calendar_path
 
 
 def new_api_token(session: Session, person_id: str, *, replace: bool) -> str:
@@ -63,3 +65,10 @@ def history_link(settings: Settings, sessions: sessionmaker[Session], person_id:
         raise InputError(f"{person_id}: the history link is revoked; make a new one with "
                          "--history --rotate")
     return f"{HISTORY_PREFIX}{token}"
+
+
+def calendar_link(settings: Settings, sessions: sessionmaker[Session], person_id: str) -> str:
+    """The calendar feed of the same read-only token, full URL or path like `history_link`."""
+    history = history_link(settings, sessions, person_id)
+    token = history.rsplit(HISTORY_PREFIX, 1)[1]
+    return history.removesuffix(f"{HISTORY_PREFIX}{token}") + calendar_path(token)
