@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from heupreminder.config import Settings
 from heupreminder.db.models import CheckIn, Occurrence, PainReport, Routine, utcnow
+from heupreminder.db.sync import sync_config
 from heupreminder.homeassistant.bridge import HomeAssistantBridge
 from heupreminder.pain.records import pause_by_hand, resume_by_hand
 from tests.helpers import load, migrated, person_config
@@ -220,3 +221,31 @@ def test_mqtt_password_is_a_secret(tmp_path: Path, ha: Watcher,
     assert settings.mqtt_url is not None and "n0t-In-The-Logs" in settings.mqtt_url
     assert "n0t-In-The-Logs" in settings.secrets
     assert "n0t-In-The-Logs" not in repr(settings)
+
+
+def test_a_routine_or_person_removed_from_the_config_leaves_home_assistant(
+        tmp_path: Path, database_url: str, ha: Watcher) -> None:
+    settings = settings_for(tmp_path, database_url, ha)
+    sessions = migrated(settings, utcnow())
+    node = f"{ha.base_topic}_anna"
+    magnesium = f"{ha.discovery_prefix}/button/{node}/done_magnesium/config"
+    paused = f"{ha.discovery_prefix}/binary_sensor/{node}/paused/config"
+
+    def sync(text: str) -> None:
+        with sessions.begin() as session:
+            sync_config(session, load(tmp_path, text).config, utcnow())
+
+    with bridge_for(settings, sessions) as bridge:
+        ha.wait_for(lambda: magnesium in ha.configs())
+        # (cut with all that follows it, [mqtt] too: only the people are synced)
+        magnesium_routine = '[[people.routines]]\nexercise = "magnesium"'
+        without_magnesium = settings.path.read_text().split(magnesium_routine)[0]
+        sync(without_magnesium)
+        bridge.notify_all()  # what the service does after a config sync
+        ha.wait_for(lambda: ha.latest.get(magnesium) == b"")  # empty retained: removed
+        assert paused in ha.configs()
+        sync(without_magnesium.replace('id = "anna"', 'id = "bert"'))  # Anna leaves
+        bridge.notify_all()
+        ha.wait_for(lambda: ha.latest.get(paused) == b""
+                    and ha.latest.get(f"{ha.base_topic}/anna/state") == b"")
+        assert not [topic for topic in ha.configs() if f"/{node}/" in topic]

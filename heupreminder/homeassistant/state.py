@@ -83,8 +83,10 @@ def read_person(session: Session, person_id: str, now: datetime) -> PersonState 
     zone = ZoneInfo(person.timezone)
     ahead = session.scalar(select(func.min(PainReport.at)).where(
         PainReport.person_id == person.id, PainReport.at > now))
+    # Only moments still to come: a reminder already due is being sent (its result
+    # tells the bridge), and reading again at once would only find it again.
     stale_at = min(e for e in (next_at, ahead, _week_start(now, zone) + timedelta(days=7),
-                               *ends) if e is not None)
+                               *ends) if e is not None and e > now)
     return PersonState(
         person_id=person.id, name=person.name, locale=locale, active=True,
         routines=tuple(RoutineEntry(r.key, titles[r.key], r.kind) for r in routines),
