@@ -46,6 +46,7 @@ from heupreminder.delivery.http_capture import may_use_fast_path
 from heupreminder.delivery.http_client import CLIENT, CONNECTIONS_PER_HOST, HttpRequest
 from heupreminder.delivery.outbox import queue_admin_notice
 from heupreminder.delivery.sending_process import Send, SendingProcess
+from heupreminder.delivery.smtp import POOL as SMTP_POOL
 from heupreminder.ops import systemd
 from heupreminder.pain.records import housekeeping
 from heupreminder.reports.weekly import queue_summaries
@@ -215,6 +216,7 @@ class Service:
         wait_for(pending, timeout=DRAIN_SECONDS)
         self.sender.close()  # what it has not answered by now stays unfinished
         self.pool.shutdown(wait=False, cancel_futures=True)
+        SMTP_POOL.close()  # QUIT on idle email connections; busy ones close when done
         with self._lock:
             unfinished = self._busy
         if not unfinished:
