@@ -76,22 +76,37 @@ def mask_custom_params(masked_url: str) -> str:
 
 
 class SecretMasker(logging.Filter):
-    """A logging filter that replaces known secret values in every record."""
+    """A logging filter that replaces known secret values in every record.
+
+    Two kinds of secrets: the config's (`update`, replaced on every reload; one
+    regular expression) and those added one by one while running (`add`: people's
+    channels from the database, decrypted when a batch first needs them). The
+    latter may be tens of thousands, too many for one alternation (it is tried
+    branch by branch at every position, and recompiled on every addition), so
+    they are kept in a `_SecretIndex` and survive reloads of the config.
+    """
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
         self._pattern: re.Pattern[str] | None = None
+        self._added = _SecretIndex()
         self.update(secrets)
 
     def update(self, secrets: Iterable[str]) -> None:
         usable = sorted({s for s in secrets if len(s) >= _MIN_SECRET_LENGTH}, key=len, reverse=True)
         self._pattern = re.compile("|".join(map(re.escape, usable))) if usable else None
 
+    def add(self, secrets: Iterable[str]) -> None:
+        """Mask these too from now on, beside the config's (kept across `update`)."""
+        self._added.add(s for s in secrets if len(s) >= _MIN_SECRET_LENGTH)
+
     def mask(self, text: str) -> str:
-        return self._pattern.sub(MASK, text) if self._pattern else text
+        if self._pattern is not None:
+            text = self._pattern.sub(MASK, text)
+        return self._added.mask(text) if self._added else text
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self._pattern is None:
+        if self._pattern is None and not self._added:
             return True
         message = record.getMessage()
         masked = self.mask(message)
@@ -103,6 +118,39 @@ class SecretMasker(logging.Filter):
             record.exc_text = None
         record.msg, record.args = masked, None
         return True
+
+
+class _SecretIndex:
+    """Many literal secrets, found by their first characters: the cost of masking a
+    line grows with its length (and the few secret lengths sharing a prefix), not
+    with the number of secrets; adding one is a dict insert."""
+
+    def __init__(self) -> None:
+        # first _MIN_SECRET_LENGTH characters -> length -> the secrets of that length
+        self._by_prefix: dict[str, dict[int, set[str]]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self._by_prefix)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        for secret in secrets:
+            by_length = self._by_prefix.setdefault(secret[:_MIN_SECRET_LENGTH], {})
+            by_length.setdefault(len(secret), set()).add(secret)
+
+    def mask(self, text: str) -> str:
+        pieces: list[str] = []
+        start = i = 0
+        end = len(text) - _MIN_SECRET_LENGTH
+        while i <= end:
+            by_length = self._by_prefix.get(text[i:i + _MIN_SECRET_LENGTH])
+            found = by_length and max(
+                (n for n, values in by_length.items() if text[i:i + n] in values), default=0)
+            if found:  # the longest secret starting here, as the regex prefers
+                pieces += (text[start:i], MASK)
+                i = start = i + found
+            else:
+                i += 1
+        return "".join(pieces) + text[start:] if pieces else text
 
 
 MASKER = SecretMasker()

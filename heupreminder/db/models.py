@@ -329,3 +329,23 @@ class ServiceState(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class PersonChannel(Base):
+    """A person's own channel, kept in the database (migration 0006).
+
+    For installations with many people (`manage_people = "database"`): a name
+    in the person's `channels` means this row first, then `[channels]` of the
+    config. `sealed` is the URL with its secrets, encrypted with the key from
+    HEUPREMINDER_CHANNEL_KEY (`delivery.channel_key`); `masked_url` is what
+    Apprise shows with privacy on, so listing needs neither the key nor Apprise.
+    The primary key serves the dispatcher's one query per batch (person_id IN ...).
+    """
+
+    __tablename__ = "person_channels"
+
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sealed: Mapped[str] = mapped_column(Text)
+    masked_url: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
