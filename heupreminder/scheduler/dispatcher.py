@@ -43,6 +43,13 @@ from heupreminder.db.models import (
     utcnow,
 )
 from heupreminder.delivery import outages
+from heupreminder.delivery.channel_book import (
+    ChannelBook,
+    ResolvedChannel,
+    resolve,
+    sendable,
+    usable,
+)
 from heupreminder.delivery.http_capture import capture
 from heupreminder.delivery.http_client import HttpRequest
 from heupreminder.delivery.messages import Message, compose, with_link
@@ -83,6 +90,7 @@ class Dispatcher:
         self.clock = clock  # tests drive time; the service uses the real clock
         self._postgres = sessions.kw["bind"].dialect.name == "postgresql"
         self._signer: LinkSigner | None = None
+        self.channel_book = ChannelBook()  # people's own channels, from the database
 
     # -- unit 1: routines -> occurrence rows --------------------------------
 
@@ -285,6 +293,7 @@ class Dispatcher:
                 tried.setdefault(delivery.occurrence_id, {})[delivery.channel] = (
                     delivery.status, delivery.attempts)
             pauses = active_pauses_by_person(session, {row.person_id for row in rows}, now)
+            personal = self.channel_book.personal(session, {row.person_id for row in rows})
             jobs: list[SendJob] = []
             skipped: list[dict[str, Any]] = []
             set_aside: list[dict[str, Any]] = []
@@ -326,7 +335,9 @@ class Dispatcher:
                               if previous.get(c, ("", 0))[0] != "sent"],
                     already_sent=[c for c, (status, _) in previous.items() if status == "sent"],
                     attempts={c: n for c, (_, n) in previous.items()},
-                    link=link, kind=row.kind, locale=row.locale))
+                    link=link, kind=row.kind, locale=row.locale,
+                    resolved_channels=resolve(row.channels, personal.get(row.person_id, {}),
+                                              settings.channels)))
             if skipped or set_aside:
                 _update_occurrences(session, skipped + set_aside)
         for _ in skipped:
@@ -339,12 +350,12 @@ class Dispatcher:
         errors: dict[str, str | None] = {}
         permanent: set[str] = set()
         for name in job.channels:
-            channel = settings.channels.get(name)
+            channel = job.resolved_channels.get(name) or settings.channels.get(name)
             body, attach = job.variants.get(name, (job.body, None))
             try:
                 if channel is None:
                     raise TransportError(f"channel {name!r} is not configured", permanent=True)
-                send(channel, job.title, body, attach, link=job.link, kind=job.kind,
+                send(usable(channel), job.title, body, attach, link=job.link, kind=job.kind,
                      locale=job.locale)
                 errors[name] = None
             except TransportError as exc:
@@ -362,7 +373,7 @@ class Dispatcher:
         channels = self.settings().channels
         requests = {}
         for name in job.channels:
-            channel = channels.get(name)
+            channel = sendable(job.resolved_channels.get(name) or channels.get(name))
             request = (capture(*apprise_message(channel.url, job.title, job.body,
                                                 link=job.link, kind=job.kind))
                        if channel is not None else None)
@@ -386,7 +397,7 @@ class Dispatcher:
                 job = result.job
                 extra = {"person": job.person_id, "routine": job.routine_key}
                 for name, error in result.errors.items():
-                    channel = settings.channels.get(name)
+                    channel = job.resolved_channels.get(name) or settings.channels.get(name)
                     if not job.notice:  # the metrics count reminders
                         metrics.record_delivery(
                             metrics.channel_type(channel.masked_url if channel else ""),
@@ -475,6 +486,7 @@ class Dispatcher:
                 Notice.status == OccurrenceStatus.SENDING)).all()
             people = {p.id: p for p in session.scalars(select(Person).where(
                 Person.id.in_({n.person_id for n in notices if n.person_id})))}
+            personal = self.channel_book.personal(session, set(people))
             for notice in notices:
                 person = people.get(notice.person_id or "")
                 try:
@@ -496,7 +508,10 @@ class Dispatcher:
                     already_sent=[c for c, r in previous.items() if r.get("status") == "sent"],
                     attempts={c: int(r.get("attempts", 0)) for c, r in previous.items()},
                     variants=variants, results=dict(previous), link=link, kind=notice.kind,
-                    locale=person.locale if person else settings.config.service.locale))
+                    locale=person.locale if person else settings.config.service.locale,
+                    resolved_channels=resolve(notice.channels,
+                                              personal.get(notice.person_id or "", {}),
+                                              settings.channels)))
         return jobs
 
     def _notice_text(self, session: Session, settings: Settings, notice: Notice,
@@ -552,6 +567,10 @@ class SendJob:
     link: str | None = None
     kind: str | None = None
     locale: str | None = None
+    # What each channel name means for this person: their own channel from the
+    # database first, then the config's (resolved in prepare). A name missing
+    # here is looked up in the config.
+    resolved_channels: dict[str, ResolvedChannel] = field(default_factory=dict)
 
     @property
     def context(self) -> str:
