@@ -42,6 +42,7 @@ from heupreminder.db.lock import SQLiteLock
 from heupreminder.db.migrate import upgrade
 from heupreminder.db.models import OccurrenceStatus, ServiceState, utcnow
 from heupreminder.db.sync import schedule_unscheduled, sync_config
+from heupreminder.delivery.channel_book import check_channel_key
 from heupreminder.delivery.http_capture import may_use_fast_path
 from heupreminder.delivery.http_client import CLIENT, CONNECTIONS_PER_HOST, HttpRequest
 from heupreminder.delivery.outbox import queue_admin_notice
@@ -163,6 +164,8 @@ class Service:
         log.info("heupreminder starting (node %s, database %s, config %s)",
                  self.node_id, self._settings.masked_database_url, self._settings.path)
         upgrade(self.engine)
+        with self.sessions() as session:  # people's channels in the database need their key
+            check_channel_key(session)  # ChannelKeyError (a ConfigError): exit 2, names it
         self._sync()
         sqlite = self.engine.dialect.name == "sqlite"
         self.dispatcher.recover_expired_claims(utcnow(), all_claims=sqlite)
