@@ -152,6 +152,14 @@ def may_use_fast_path(url: str) -> bool:
     return _plugin(url) is not None
 
 
+def plugin_limits(url: str) -> tuple[int, int]:
+    """The plugin's (title_maxlen, body_maxlen) for `url`; (0, 0) if not on the fast path."""
+    plugin = _plugin(url)
+    if plugin is None:
+        return 0, 0
+    return int(plugin.title_maxlen), int(plugin.body_maxlen)
+
+
 @lru_cache(maxsize=4096)
 def _plugin(url: str) -> NotifyBase | None:
     """An HTTP plugin for `url`, parsed once per URL, that never throttles; else None."""

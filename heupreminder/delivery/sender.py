@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import apprise
@@ -20,15 +21,15 @@ from apprise.attachment.memory import AttachMemory
 
 from heupreminder.config.loader import Channel
 from heupreminder.delivery.errors import TransportError
-from heupreminder.delivery.http_capture import capture
-from heupreminder.delivery.http_client import HttpError, post
+from heupreminder.delivery.http_client import HttpError, HttpRequest, post
+from heupreminder.delivery.http_template import TEMPLATES, slot
 from heupreminder.delivery.mail import Image, build_email
 from heupreminder.delivery.messages import checkin_link_in
 from heupreminder.delivery.push import is_ntfy, ntfy_message, ntfy_url
 from heupreminder.delivery.smtp import address, is_smtp_plugin, send_messages
 from heupreminder.secrets import MASKER
 
-__all__ = ["Attachment", "TransportError", "apprise_message", "send"]
+__all__ = ["Attachment", "TransportError", "apprise_message", "http_request", "send"]
 
 # What an image attachment is called in the HTML part, per language.
 _IMAGE_ALT = {"nl": "Grafiek: je pijn en je oefeningen per dag",
@@ -56,14 +57,15 @@ def send(channel: Channel, title: str, body: str, attach: Attachment | None = No
     line, else English). `attach` goes along where the service supports
     attachments; email shows an image inline.
     """
-    url, title, body = apprise_message(channel.url, title, body, link=link, kind=kind)
-    request = capture(url, title, body) if attach is None else None
+    request = http_request(channel.url, title, body, link=link, kind=kind) \
+        if attach is None else None
     if request is not None:
         try:
             post(request)
         except HttpError as exc:
             raise TransportError(MASKER.mask(str(exc))) from None
         return
+    url, title, body = apprise_message(channel.url, title, body, link=link, kind=kind)
     plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
     if plugin is None:
         raise TransportError(f"Apprise cannot use channel {channel.name!r}", permanent=True)
@@ -89,6 +91,28 @@ def apprise_message(url: str, title: str, body: str, *, link: str | None = None,
         body, click = ntfy_message(body, link)
         url = ntfy_url(url, click=click, kind=kind)
     return url, title, body
+
+
+def http_request(url: str, title: str, body: str, *, link: str | None = None,
+                 kind: str | None = None) -> HttpRequest | None:
+    """The request Apprise builds for this message (what `apprise_message` gives
+    Apprise), or None if the channel needs Apprise itself.
+
+    From a template per channel (`http_template.py`): the per-message click
+    link of ntfy is a slot in the template's URL, so one template serves
+    every message of the channel.
+    """
+    if not is_ntfy(url):
+        return TEMPLATES.request(url, title, body)
+    body, click = ntfy_message(body, link)
+    template_url = _ntfy_template_url(url, kind, bool(click))
+    options = {"click": click} if click and slot("click") in template_url else {}
+    return TEMPLATES.request(template_url, title, body, options)
+
+
+@lru_cache(maxsize=4096)
+def _ntfy_template_url(url: str, kind: str | None, has_click: bool) -> str:
+    return ntfy_url(url, click=slot("click") if has_click else None, kind=kind)
 
 
 def _send_email(plugin: Any, title: str, body: str, attach: Attachment | None,

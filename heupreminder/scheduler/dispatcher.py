@@ -50,10 +50,9 @@ from heupreminder.delivery.channel_book import (
     sendable,
     usable,
 )
-from heupreminder.delivery.http_capture import capture
 from heupreminder.delivery.http_client import HttpRequest
 from heupreminder.delivery.messages import Message, compose, with_link
-from heupreminder.delivery.sender import Attachment, TransportError, apprise_message, send
+from heupreminder.delivery.sender import Attachment, TransportError, http_request, send
 from heupreminder.ops import metrics
 from heupreminder.pain.records import active_pauses_by_person, covering
 from heupreminder.reports.weekly import outgoing_summary
@@ -374,8 +373,8 @@ class Dispatcher:
         requests = {}
         for name in job.channels:
             channel = sendable(job.resolved_channels.get(name) or channels.get(name))
-            request = (capture(*apprise_message(channel.url, job.title, job.body,
-                                                link=job.link, kind=job.kind))
+            request = (http_request(channel.url, job.title, job.body, link=job.link,
+                                    kind=job.kind)
                        if channel is not None else None)
             if request is None:
                 return None
