@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -25,7 +26,7 @@ from heupreminder.delivery.http_client import HttpError, HttpRequest, post
 from heupreminder.delivery.http_template import TEMPLATES, slot
 from heupreminder.delivery.mail import Image, build_email
 from heupreminder.delivery.messages import checkin_link_in
-from heupreminder.delivery.push import is_ntfy, ntfy_message, ntfy_url
+from heupreminder.delivery.push import Button, is_ntfy, ntfy_actions, ntfy_message, ntfy_url
 from heupreminder.delivery.smtp import address, is_smtp_plugin, send_messages
 from heupreminder.secrets import MASKER
 
@@ -46,7 +47,8 @@ class Attachment:
 
 
 def send(channel: Channel, title: str, body: str, attach: Attachment | None = None, *,
-         link: str | None = None, kind: str | None = None, locale: str | None = None) -> None:
+         link: str | None = None, kind: str | None = None, locale: str | None = None,
+         buttons: Sequence[Button] = ()) -> None:
     """Deliver to `channel` or raise TransportError (message already masked).
 
     `body` is plain text in the shape `layout.py` reads. Optional hints:
@@ -54,10 +56,11 @@ def send(channel: Channel, title: str, body: str, attach: Attachment | None = No
     check-in line or first link in `body`), `kind` what the message is
     (exercise, supplement, tip, rest, resume, checkin, summary, admin: ntfy's
     tag), `locale` the person's language (by default read from the check-in
-    line, else English). `attach` goes along where the service supports
-    attachments; email shows an image inline.
+    line, else English), `buttons` action buttons (ntfy's, see push.py).
+    `attach` goes along where the service supports attachments; email shows
+    an image inline.
     """
-    request = http_request(channel.url, title, body, link=link, kind=kind) \
+    request = http_request(channel.url, title, body, link=link, kind=kind, buttons=buttons) \
         if attach is None else None
     if request is not None:
         try:
@@ -65,7 +68,8 @@ def send(channel: Channel, title: str, body: str, attach: Attachment | None = No
         except HttpError as exc:
             raise TransportError(MASKER.mask(str(exc))) from None
         return
-    url, title, body = apprise_message(channel.url, title, body, link=link, kind=kind)
+    url, title, body = apprise_message(channel.url, title, body, link=link, kind=kind,
+                                       buttons=buttons)
     plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
     if plugin is None:
         raise TransportError(f"Apprise cannot use channel {channel.name!r}", permanent=True)
@@ -85,34 +89,43 @@ def send(channel: Channel, title: str, body: str, attach: Attachment | None = No
 
 
 def apprise_message(url: str, title: str, body: str, *, link: str | None = None,
-                    kind: str | None = None) -> tuple[str, str, str]:
+                    kind: str | None = None,
+                    buttons: Sequence[Button] = ()) -> tuple[str, str, str]:
     """The URL, title and body Apprise gets for this message on this channel."""
     if is_ntfy(url):
         body, click = ntfy_message(body, link)
-        url = ntfy_url(url, click=click, kind=kind)
+        url = ntfy_url(url, click=click, kind=kind,
+                       actions=ntfy_actions(buttons) if buttons else None)
     return url, title, body
 
 
 def http_request(url: str, title: str, body: str, *, link: str | None = None,
-                 kind: str | None = None) -> HttpRequest | None:
+                 kind: str | None = None,
+                 buttons: Sequence[Button] = ()) -> HttpRequest | None:
     """The request Apprise builds for this message (what `apprise_message` gives
     Apprise), or None if the channel needs Apprise itself.
 
     From a template per channel (`http_template.py`): the per-message click
     link of ntfy is a slot in the template's URL, so one template serves
-    every message of the channel.
+    every message of the channel. ntfy's action buttons are a slot too; their
+    text (spaces, commas) sends the message the slow way, over the same
+    kept-alive connections.
     """
     if not is_ntfy(url):
         return TEMPLATES.request(url, title, body)
     body, click = ntfy_message(body, link)
-    template_url = _ntfy_template_url(url, kind, bool(click))
+    template_url = _ntfy_template_url(url, kind, bool(click), bool(buttons))
     options = {"click": click} if click and slot("click") in template_url else {}
+    if buttons and slot("actions") in template_url:
+        options["actions"] = ntfy_actions(buttons)
     return TEMPLATES.request(template_url, title, body, options)
 
 
 @lru_cache(maxsize=4096)
-def _ntfy_template_url(url: str, kind: str | None, has_click: bool) -> str:
-    return ntfy_url(url, click=slot("click") if has_click else None, kind=kind)
+def _ntfy_template_url(url: str, kind: str | None, has_click: bool,
+                       has_actions: bool = False) -> str:
+    return ntfy_url(url, click=slot("click") if has_click else None, kind=kind,
+                    actions=slot("actions") if has_actions else None)
 
 
 def _send_email(plugin: Any, title: str, body: str, attach: Attachment | None,

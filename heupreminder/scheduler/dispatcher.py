@@ -52,11 +52,13 @@ from heupreminder.delivery.channel_book import (
 )
 from heupreminder.delivery.http_client import HttpRequest
 from heupreminder.delivery.messages import Message, compose, with_link
+from heupreminder.delivery.push import Button
 from heupreminder.delivery.sender import Attachment, TransportError, http_request, send
 from heupreminder.ops import metrics
 from heupreminder.pain.records import active_pauses_by_person, covering
 from heupreminder.reports.weekly import outgoing_summary
 from heupreminder.schedule import Schedule, cached_schedule, next_due
+from heupreminder.web.action_links import ButtonMaker
 from heupreminder.web.links import LinkSigner, LinkTarget, checkin_url, link_secret
 
 log = logging.getLogger(__name__)
@@ -89,6 +91,7 @@ class Dispatcher:
         self.clock = clock  # tests drive time; the service uses the real clock
         self._postgres = sessions.kw["bind"].dialect.name == "postgresql"
         self._signer: LinkSigner | None = None
+        self._buttons = ButtonMaker(sessions)  # ntfy's Done/Skip/Pain and check-in buttons
         self.channel_book = ChannelBook()  # people's own channels, from the database
 
     # -- unit 1: routines -> occurrence rows --------------------------------
@@ -335,6 +338,8 @@ class Dispatcher:
                     already_sent=[c for c, (status, _) in previous.items() if status == "sent"],
                     attempts={c: n for c, (_, n) in previous.items()},
                     link=link, kind=row.kind, locale=row.locale,
+                    buttons=self._buttons.reminder(settings, row.person_id, row.occurrence_id,
+                                                   link, row.locale),
                     resolved_channels=resolve(row.channels, personal.get(row.person_id, {}),
                                               settings.channels)))
             if skipped or set_aside:
@@ -355,7 +360,7 @@ class Dispatcher:
                 if channel is None:
                     raise TransportError(f"channel {name!r} is not configured", permanent=True)
                 send(usable(channel), job.title, body, attach, link=job.link, kind=job.kind,
-                     locale=job.locale)
+                     locale=job.locale, buttons=job.buttons)
                 errors[name] = None
             except TransportError as exc:
                 errors[name] = exc.message
@@ -374,7 +379,7 @@ class Dispatcher:
         for name in job.channels:
             channel = sendable(job.resolved_channels.get(name) or channels.get(name))
             request = (http_request(channel.url, job.title, job.body, link=job.link,
-                                    kind=job.kind)
+                                    kind=job.kind, buttons=job.buttons)
                        if channel is not None else None)
             if request is None:
                 return None
@@ -508,6 +513,9 @@ class Dispatcher:
                     attempts={c: int(r.get("attempts", 0)) for c, r in previous.items()},
                     variants=variants, results=dict(previous), link=link, kind=notice.kind,
                     locale=person.locale if person else settings.config.service.locale,
+                    buttons=(self._buttons.checkin(session, settings, person.id, link,
+                                                   person.locale)
+                             if person is not None and notice.kind == "checkin" else ()),
                     resolved_channels=resolve(notice.channels,
                                               personal.get(notice.person_id or "", {}),
                                               settings.channels)))
@@ -566,6 +574,8 @@ class SendJob:
     link: str | None = None
     kind: str | None = None
     locale: str | None = None
+    # Action buttons (ntfy): a reminder's Done/Skip/Pain..., the check-in's levels.
+    buttons: tuple[Button, ...] = ()
     # What each channel name means for this person: their own channel from the
     # database first, then the config's (resolved in prepare). A name missing
     # here is looked up in the config.

@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.wrappers import Response
 
 from heupreminder.reports.web import history
+from heupreminder.web.actions import actions
 from heupreminder.web.api import api
 from heupreminder.web.calendar import calendar
 from heupreminder.web.context import WebContext
@@ -26,6 +27,7 @@ def create_app(context: WebContext) -> Flask:
     app.register_blueprint(api)
     app.register_blueprint(history)  # /h/<token>: the person's progress and chart
     app.register_blueprint(calendar)  # /cal/<history token>.ics: the coming routines
+    app.register_blueprint(actions)  # /a/<token>: ntfy's Done, Skip and pain buttons (POST)
 
     def hosts() -> frozenset[str]:
         service = context.settings().config.service
