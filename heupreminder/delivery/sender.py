@@ -121,6 +121,11 @@ def http_request(url: str, title: str, body: str, *, link: str | None = None,
     return TEMPLATES.request(template_url, title, body, options)
 
 
+# A morning's reminders share a few texts (a routine's words per language), and
+# reading the layout is most of what a message costs once the template is filled.
+_ntfy_message = lru_cache(maxsize=4096)(ntfy_message)
+
+
 @lru_cache(maxsize=4096)
 def _ntfy_template_url(url: str, kind: str | None, has_click: bool,
                        has_actions: bool = False) -> str:
