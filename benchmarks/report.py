@@ -115,12 +115,17 @@ def _burst(doc: dict[str, Any]) -> list[str]:
                 if not c:
                     continue
                 if name == "limit":
-                    rows.append([where, _num(n), "plain-HTTP limit",
-                                 f"{_num(c['posts'])} ({c['errors']} errors)", "–",
-                                 _num(c["seconds"]) + " s (from first request)", "–", "–", "–",
-                                 _num(c["per_second"], 0) + "/s",
-                                 _num(c["cpu_ms_per_reminder"], 3) + " ms", "–",
-                                 _num(b.get("load_average_before"))])
+                    # email: smtplib over 1 connection, then over as many as send workers
+                    for limit in (c, *([c["more_connections"]] if "more_connections" in c
+                                      else [])):
+                        label = (f"smtplib, {limit['concurrency']} connection(s)"
+                                 if b.get("channel") == "email" else "plain-HTTP limit")
+                        rows.append([where, _num(n), label,
+                                     f"{_num(limit['posts'])} ({limit['errors']} errors)", "–",
+                                     _num(limit["seconds"]) + " s (from first request)", "–",
+                                     "–", "–", _num(limit["per_second"], 0) + "/s",
+                                     _num(limit["cpu_ms_per_reminder"], 3) + " ms", "–",
+                                     _num(b.get("load_average_before"))])
                     continue
                 rec = c["receiver"]
                 late = c.get("service_record") or rec

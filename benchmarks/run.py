@@ -35,6 +35,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
+from benchmarks import email as email_burst
 from benchmarks.common import (
     BENCH_DIR,
     DEFAULT_PG_ADMIN_URL,
@@ -114,13 +115,15 @@ class Context:
     sizes: Sizes
     burst_timeout: float | None
     workers: int = DEFAULT_WORKERS
-    channel: str = "json"  # the burst's channel: json (a webhook) or ntfy
+    channel: str = "json"  # the burst's channel: json (a webhook), ntfy or email
 
     @property
     def channel_url(self) -> str:
         """The one channel every person of the burst has, at the receiver."""
         if self.channel == "ntfy":
             return f"ntfy://127.0.0.1:{self.receiver.port}/reminders"
+        if isinstance(self.receiver, email_burst.MailSink):  # the email burst's SMTP sink
+            return self.receiver.mailto_url
         return self.receiver.json_url
 
 
@@ -310,6 +313,8 @@ def burst_naive(ctx: Context, db: str, url: str, n: int) -> dict[str, Any]:
 
 
 def burst_limit(ctx: Context, url: str, n: int) -> dict[str, Any]:
+    if ctx.channel == "email":
+        return email_burst.burst_limit(ctx, url, n)
     ctx.receiver.reset()
     result = child(["benchmarks.limit", "--db", url, "--url", ctx.channel_url,
                     "--concurrency", str(ctx.workers)], ctx, timeout=600)
@@ -455,6 +460,9 @@ def evaluate(results: dict[str, Any], full: bool) -> list[dict[str, Any]]:
                               f"{max(0.0, last - window):.0f} s)")
                 rows.append(check(db, label, "all delivered within (s after due)", last,
                                   window, at_most=True, unit="s", note=scope, failed=failed))
+            if burst.get("channel") == "email":
+                rows += email_burst.targets(db, f"email {label}", burst, scope)
+                continue
             if "ratio_to_limit" in burst:
                 rows.append(check(db, label, "throughput / plain-HTTP limit",
                                   burst["ratio_to_limit"], TARGETS["ratio_to_limit"],
@@ -488,8 +496,8 @@ def main() -> int:
     parser.add_argument("--scenarios", default="load,burst",
                         help="comma-separated: load, burst (default both)")
     parser.add_argument("--channels",
-                        help="the bursts' channel, comma-separated: json (a webhook), ntfy "
-                             "(default json for smoke, json,ntfy for full)")
+                        help="the bursts' channel, comma-separated: json (a webhook), ntfy, "
+                             "email (default json for smoke, json,ntfy for full)")
     parser.add_argument("--contenders", default="heupreminder,naive,limit",
                         help="burst contenders (default all three)")
     parser.add_argument("--load", type=lambda s: tuple(int(x) for x in s.split(",")),
@@ -532,6 +540,7 @@ def main() -> int:
     load_at_start = load_average()
     machine = describe_machine(dbs, args.pg_url, product or REPO_DIR)
     receiver = start_receiver(args.workdir)
+    sink = email_burst.start_sink(args.workdir) if "email" in channels else None
     ctx = Context(args.workdir, product, args.pg_url, receiver, sizes, args.burst_timeout,
                   args.workers)
     results: dict[str, Any] = {}
@@ -550,10 +559,13 @@ def main() -> int:
                         log(f"{db} load {n:,} FAILED: {str(exc)[-1500:]}")
                 res["growth"] = growth(res["load"])
             if "burst" in scenarios:
-                for channel, n in ((c, n) for c in channels for n in sizes.burst):
+                for channel, n in ((c, n) for c in channels
+                                   for n in (args.burst or email_burst.SIZES[args.sizes]
+                                             if c == "email" else sizes.burst)):
                     try:
-                        res["burst"].append(run_burst(replace(ctx, channel=channel), db, n,
-                                                      contenders))
+                        res["burst"].append(run_burst(replace(
+                            ctx, channel=channel, receiver=sink if sink and channel == "email"
+                            else receiver), db, n, contenders))
                     except (RuntimeError, ServiceError, subprocess.SubprocessError) as exc:
                         errors.append(f"{db} {channel} burst {n}: {exc}")
                         res["burst"].append({"reminders": n, "channel": channel,
@@ -567,6 +579,8 @@ def main() -> int:
         log(traceback.format_exc())
     finally:
         receiver.stop()
+        if sink is not None:
+            sink.stop()
 
     document = {
         "run": {
