@@ -16,6 +16,7 @@ from typing import Any, NoReturn, ParamSpec, TypeVar
 import click
 
 from heupreminder.catalog import NOT_MEDICAL_ADVICE, describe_catalog, test_message
+from heupreminder.cli_channels import register as register_channel_commands
 from heupreminder.cli_checkins import register as register_checkin_commands
 from heupreminder.cli_options import config_option
 from heupreminder.config.loader import ConfigError, Settings, load_settings, resolve_config_path
@@ -273,6 +274,7 @@ def db_upgrade(config_path: str | None) -> None:
 
 
 register_checkin_commands(main)
+register_channel_commands(main)  # channel set, list, remove, new-key
 register_report_commands(main)  # report, export, import
 register_healthcheck_command(main)  # the container's HEALTHCHECK
 

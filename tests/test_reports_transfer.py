@@ -70,7 +70,8 @@ def test_export_import_round_trips_exactly_between_sqlite_and_postgresql(
     assert first["format"] == "heupreminder-export" and first["version"] == 1
     assert {k: len(v) for k, v in first.items() if isinstance(v, list)} == {
         "routines": 2, "occurrences": 36, "deliveries": 33, "checkins": 30,
-        "pain_reports": 8, "pauses": 2, "decisions": 3}
+        "pain_reports": 8, "pauses": 2, "decisions": 3,
+        "personal_channels": 0}  # people's own channels: by name, masked, never the URL
 
     target_config, target = empty_database(tmp_path / "target", database_url)
     code, text = cli(target_config, "import", str(file))

@@ -158,7 +158,8 @@ _RECORD_NAMES = {"routines": ("routine", "routines"),
                  "checkins": ("check-in", "check-ins"),
                  "pain_reports": ("pain report", "pain reports"),
                  "pauses": ("pause", "pauses"),
-                 "decisions": ("decision", "decisions")}
+                 "decisions": ("decision", "decisions"),
+                 "channels": ("own channel set", "own channels set")}
 
 
 def counted(n: int, kind: str) -> str:

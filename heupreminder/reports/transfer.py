@@ -6,7 +6,9 @@ Contracts:
   ``transfer_schema``): the person, routines, occurrences, deliveries,
   check-ins, pain reports, pauses and decisions. Not exported: the notices
   outbox (messages already sent or to be sent by the old service) and API
-  token hashes (credentials: make new tokens where the data goes). Rows are
+  token hashes (credentials: make new tokens where the data goes). A person's own
+  channels kept in the database are exported by name and masked URL only, never
+  the URL itself (`personal_channels`). Rows are
   ordered by their natural keys and then by age, so exporting what was
   imported gives exactly the same JSON, from SQLite or PostgreSQL.
 - ``import_person(session, data, replace=...)`` validates the whole file first
@@ -16,10 +18,15 @@ Contracts:
   pause or decision) is refused unless ``replace``; with ``replace`` (or a
   person that has no data yet, e.g. only synced from the config) their rows
   are deleted and replaced, while their API tokens and outbox stay.
+- ``personal_channels`` with a ``url`` are set (encrypted with
+  HEUPREMINDER_CHANNEL_KEY, checked by Apprise); those without one (as exported)
+  leave the person's channel of that name as it is. An import never deletes a
+  person's own channels: their URLs are in no export to bring them back.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,8 +41,11 @@ from heupreminder.db.models import (
     PainReport,
     PauseRow,
     Person,
+    PersonChannel,
     Routine,
 )
+from heupreminder.delivery.channel_key import ChannelKey, ChannelKeyError, key_from_environment
+from heupreminder.delivery.personal_channels import set_channel
 from heupreminder.pain.records import InputError
 from heupreminder.reports.transfer_schema import (
     FORMAT,
@@ -47,6 +57,8 @@ from heupreminder.reports.transfer_schema import (
     OccurrenceOut,
     PainReportOut,
     PauseOut,
+    PersonalChannelIn,
+    PersonalChannelOut,
     PersonOut,
     RoutineOut,
     parse_export,
@@ -84,6 +96,9 @@ def export_person(session: Session, person_id: str) -> dict[str, Any]:
     pause_ref = {p.id: i for i, p in enumerate(pauses, 1)}
     decisions = session.scalars(select(DecisionRow).where(DecisionRow.person_id == person.id)
                                 .order_by(DecisionRow.at, DecisionRow.id)).all()
+    channels = session.execute(select(PersonChannel.name, PersonChannel.masked_url)
+                               .where(PersonChannel.person_id == person.id)
+                               .order_by(PersonChannel.name)).all()
     doc = ExportDoc(
         format=_checked(FORMAT), version=_checked(VERSION),
         person=PersonOut(id=person.id, name=person.name, timezone=person.timezone,
@@ -119,7 +134,9 @@ def export_person(session: Session, person_id: str) -> dict[str, Any]:
                                reason=d.reason,
                                reports=[report_ref[i] for i in d.report_ids if i in report_ref],
                                pause=pause_ref.get(d.pause_id) if d.pause_id else None)
-                   for d in decisions])
+                   for d in decisions],
+        personal_channels=[PersonalChannelOut(name=c.name, masked_url=c.masked_url)
+                           for c in channels])
     return doc.model_dump(mode="json")
 
 
@@ -140,8 +157,10 @@ def has_data(session: Session, person_id: str) -> bool:
     return any(session.scalar(select(exists(query))) for query in checks)
 
 
-def import_person(session: Session, data: Any, *, replace: bool = False) -> Imported:
+def import_person(session: Session, data: Any, *, replace: bool = False,
+                  channel_key: Callable[[], ChannelKey] = key_from_environment) -> Imported:
     doc = parse_export(data)
+    key = _key_if_needed(doc, channel_key)  # before writing anything
     person = session.get(Person, doc.person.id)
     replaced = person is not None
     if person is not None:
@@ -158,10 +177,25 @@ def import_person(session: Session, data: Any, *, replace: bool = False) -> Impo
     person.active, person.updated_at = p.active, p.updated_at
     session.flush()
     _insert_rows(session, person.id, doc)
+    channels = [c for c in doc.personal_channels if isinstance(c, PersonalChannelIn)]
+    for i, channel in enumerate(doc.personal_channels):
+        if isinstance(channel, PersonalChannelIn) and key is not None:
+            where = f"personal_channels[{i}]"
+            set_channel(session, key, person.id, channel.name, channel.url,
+                        labels=(f"{where}.name", f"{where}.url"))
     return Imported(person.id, replaced, {
         name: len(getattr(doc, name)) for name in (
             "routines", "occurrences", "deliveries", "checkins", "pain_reports", "pauses",
-            "decisions")})
+            "decisions")} | {"channels": len(channels)})
+
+
+def _key_if_needed(doc: ExportDoc, channel_key: Callable[[], ChannelKey]) -> ChannelKey | None:
+    if not any(isinstance(c, PersonalChannelIn) for c in doc.personal_channels):
+        return None
+    try:
+        return channel_key()
+    except ChannelKeyError as error:
+        raise InputError("personal_channels: " + "; ".join(error.problems)) from None
 
 
 def _delete_rows(session: Session, person_id: str) -> None:

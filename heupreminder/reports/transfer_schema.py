@@ -135,6 +135,26 @@ class DecisionOut(_Row):
     pause: Ref | None
 
 
+class PersonalChannelOut(_Row):
+    """A person's own channel kept in the database, as exported: its masked form only.
+
+    An export never carries the URL (it holds their tokens, and the file is
+    mailed around, kept in backups, ...): importing it keeps the channel of that
+    name the person may already have there; elsewhere, set it again.
+    """
+
+    name: Key
+    masked_url: str
+
+
+class PersonalChannelIn(_Row):
+    """A person's own channel in a file written for import: the URL in clear,
+    encrypted with HEUPREMINDER_CHANNEL_KEY when it is imported."""
+
+    name: Key
+    url: Annotated[str, Field(min_length=1, max_length=4000)] = Field(repr=False)
+
+
 class ExportDoc(_Row):
     format: Literal["heupreminder-export"]
     version: Literal[1]
@@ -146,6 +166,8 @@ class ExportDoc(_Row):
     pain_reports: list[PainReportOut]
     pauses: list[PauseOut]
     decisions: list[DecisionOut]
+    # Last and optional, so files from before people's own channels still read.
+    personal_channels: list[PersonalChannelIn | PersonalChannelOut] = []
 
 
 def parse_export(data: Any) -> ExportDoc:
@@ -169,7 +191,8 @@ def _problems(error: ValidationError) -> list[str]:
             path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else part)
         kind = item["type"]
         message = ("unknown key" if kind == "extra_forbidden" else "is required"
-                   if kind == "missing" else f"{item['msg']} (got {item.get('input')!r})")
+                   if kind == "missing" else item["msg"] if "personal_channels" in item["loc"]
+                   else f"{item['msg']} (got {item.get('input')!r})")  # a URL may hold a token
         problems.append(f"{path or '(top level)'}: {message}")
     return problems[:20] + ([f"... and {len(problems) - 20} more"] if len(problems) > 20 else [])
 
@@ -189,6 +212,7 @@ def reference_problems(doc: ExportDoc) -> list[str]:
                             [(d.occurrence, d.channel) for d in doc.deliveries])
     problems += _duplicates("pain_reports", "ref", [p.ref for p in doc.pain_reports])
     problems += _duplicates("pauses", "ref", [p.ref for p in doc.pauses])
+    problems += _duplicates("personal_channels", "name", [c.name for c in doc.personal_channels])
     for i, o in enumerate(doc.occurrences):
         if o.routine not in keys:
             problems.append(f"occurrences[{i}].routine: no routine {o.routine!r} in routines")
