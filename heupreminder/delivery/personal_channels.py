@@ -57,17 +57,19 @@ def check_name(name: str, what: str) -> None:
 
 
 def set_channel(session: Session, key: ChannelKey, person_id: str, name: str, url: str,
-                *, what: str = "URL") -> tuple[str, bool]:
+                *, labels: tuple[str, str] = ("NAME", "URL")) -> tuple[str, bool]:
     """Store (or replace) the person's channel `name`, sealed with `key`.
 
     The name joins the person's `channels` if it is not there yet, so it is
     used from the next reminder on. Returns (masked URL, whether it was new).
+    Errors start with `labels` (what the name and the URL are called where they
+    came from: the CLI's arguments, an import file's keys).
     """
-    check_name(name, "NAME")
+    check_name(name, labels[0])
     person = session.get(Person, person_id)
     if person is None:
         raise InputError(f"PERSON: no person {person_id!r} in the database")
-    masked, secrets = checked_url(url, what)
+    masked, secrets = checked_url(url, labels[1])
     row = session.get(PersonChannel, (person_id, name))
     new = row is None
     if row is None:
