@@ -229,8 +229,10 @@ class Templates:
 
 def _real_url(url: str, options: Mapping[str, str]) -> str:
     for name, value in options.items():
-        # As urlencode() put the value there (push.ntfy_url): quote_plus.
-        url = url.replace(slot(name), quote_plus(value), 1)
+        # %20 for a space, not "+": Apprise reads a "+" back as "+" (ntfy's actions
+        # have spaces; push.ntfy_url quotes them so). Values without spaces (links)
+        # come out as urlencode() put them there.
+        url = url.replace(slot(name), quote(value, safe=""), 1)
     return url
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from heupreminder.delivery.layout import (
     Block,
@@ -69,9 +69,9 @@ def _action_value(value: str) -> str:
     """A value as ntfy's parser reads it back: quoted if it holds a separator."""
     if not any(c in value for c in ",;\"'=") and value == value.strip():
         return value
-    for quote in ('"', "'"):
-        if quote not in value:
-            return f"{quote}{value}{quote}"
+    for mark in ('"', "'"):
+        if mark not in value:
+            return f"{mark}{value}{mark}"
     raise ValueError(f"an action value cannot hold both kinds of quotes: {value[:40]!r}")
 
 
@@ -85,14 +85,16 @@ def ntfy_url(url: str, *, click: str | None, kind: str | None,
     extra: list[tuple[str, str]] = []
     if click and "click" not in present:
         extra.append(("click", click))
-    if actions and "actions" not in present:
-        extra.append(("actions", actions))
     if "tags" not in present and "xtags" not in present:
         extra.append(("tags", ",".join(["heupreminder"] + ([_TAGS[kind]] if kind in _TAGS
                                                             else []))))
     if "format" not in present:
         extra.append(("format", "markdown"))
-    return urlunsplit(parts._replace(query=urlencode(query + extra)))
+    encoded = urlencode(query + extra)
+    if actions and "actions" not in present:
+        # %20, not "+": Apprise reads the value back without turning "+" into a space.
+        encoded += f"&actions={quote(actions, safe='')}"
+    return urlunsplit(parts._replace(query=encoded))
 
 
 def ntfy_message(body: str, link: str | None = None) -> tuple[str, str | None]:
