@@ -465,3 +465,38 @@ def test_the_service_closes_the_pool_at_shutdown(
     service.shutdown()
     sink.wait_closed()
     assert sink.quits == 1 and POOL.idle_count() == 0
+
+
+# -- the message's bytes -----------------------------------------------------------------
+
+
+def test_the_cached_header_classes_give_exactly_the_default_policys_bytes(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """mail.POLICY only saves the stdlib from building a class per header."""
+    import email.policy
+    import io
+    import random
+    from email.generator import BytesGenerator
+    from email.headerregistry import Address
+
+    from heupreminder.delivery import mail
+
+    monkeypatch.setattr(mail, "formatdate", lambda **_: "Wed, 07 Jan 2026 06:30:00 -0000")
+    monkeypatch.setattr(mail, "make_msgid", lambda **_: "<1@example.org>")
+
+    def flattened(policy: email.policy.EmailPolicy) -> bytes:
+        monkeypatch.setattr(mail, "POLICY", policy)
+        random.seed(13)  # the multipart boundaries
+        message = mail.build_email(
+            title="Ochtendbrug — één keer, lang genoeg om de onderwerpregel te vouwen " * 2,
+            body="Til je heup op.\n1. Lig op je rug\n2. Til op\nhttps://example.org/c/abc",
+            sender=Address("Heup Reminder", "heup", "example.org"),
+            recipient=Address("Anna de Vries", "anna", "example.org"),
+            cc=[Address("", "bob", "example.org")], reply_to=[Address("", "zorg", "example.org")],
+            image=mail.Image("chart.png", b"\x89PNG" * 300, "image/png", "grafiek"),
+            lang="nl", headers={"X-Heupreminder": "bridge"})
+        out = io.BytesIO()
+        BytesGenerator(out).flatten(message, linesep="\r\n")
+        return out.getvalue()
+
+    assert flattened(mail.POLICY) == flattened(email.policy.default)
