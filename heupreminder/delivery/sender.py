@@ -27,7 +27,7 @@ from heupreminder.delivery.http_template import TEMPLATES, slot
 from heupreminder.delivery.mail import Image, build_email
 from heupreminder.delivery.messages import checkin_link_in
 from heupreminder.delivery.push import Button, is_ntfy, ntfy_actions, ntfy_message, ntfy_url
-from heupreminder.delivery.smtp import address, is_smtp_plugin, send_messages
+from heupreminder.delivery.smtp import address, email_plugin, is_smtp_plugin, send_messages
 from heupreminder.secrets import MASKER
 
 __all__ = ["Attachment", "TransportError", "apprise_message", "http_request", "send"]
@@ -70,6 +70,10 @@ def send(channel: Channel, title: str, body: str, attach: Attachment | None = No
         return
     url, title, body = apprise_message(channel.url, title, body, link=link, kind=kind,
                                        buttons=buttons)
+    mail_plugin = email_plugin(url)  # parsed once per URL
+    if mail_plugin is not None:
+        _send_email(mail_plugin, title, body, attach, locale)
+        return
     plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
     if plugin is None:
         raise TransportError(f"Apprise cannot use channel {channel.name!r}", permanent=True)
