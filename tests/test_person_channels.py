@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,12 +27,18 @@ from heupreminder.db.engine import make_engine, make_sessionmaker
 from heupreminder.db.migrate import upgrade
 from heupreminder.db.models import Delivery, Occurrence, Person, Routine
 from heupreminder.delivery.channel_book import check_channel_key
-from heupreminder.delivery.channel_key import ENV_KEY, ChannelKey, ChannelKeyError, new_key
+from heupreminder.delivery.channel_key import (
+    ENV_KEY,
+    ChannelKey,
+    ChannelKeyError,
+    key_from_environment,
+    new_key,
+)
 from heupreminder.delivery.personal_channels import set_channel
 from heupreminder.pain.records import InputError
 from heupreminder.reports.transfer import export_person, import_person
 from heupreminder.scheduler.dispatcher import Dispatcher
-from heupreminder.secrets import MASKER
+from heupreminder.secrets import MASKER, SecretMasker
 from tests.helpers import load, migrated, person_config
 from tests.receivers import HttpInbox, free_port, http_receiver
 
@@ -325,3 +334,38 @@ def test_an_import_with_a_bad_channel_writes_nothing_and_quotes_no_url(
     assert TOKEN not in str(error.value) and "personal_channels[0]" in str(error.value)
     with sessions() as session:
         assert session.get(Person, "anna") is None
+
+
+def test_run_without_the_key_stops_with_exit_2_naming_it(tmp_path, database_url, receiver, key,
+                                                         monkeypatch):
+    doc = exported_anna(tmp_path, receiver.url)
+    doc["personal_channels"] = [{"name": "push", "url": own_url(receiver)}]
+    settings = database_mode(tmp_path, database_url, {"push": receiver.url})
+    with sessions_for(settings).begin() as session:
+        import_person(session, doc)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEUPREMINDER_")}
+    done = subprocess.run([sys.executable, "-m", "heupreminder", "run", "-c", str(settings.path)],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert f"{ENV_KEY} is not set (nor {ENV_KEY}_FILE)" in done.stderr
+    assert "Traceback" not in done.stderr and TOKEN not in done.stderr
+    assert receiver.posts == []
+
+
+def test_a_new_key_in_front_still_opens_what_the_old_one_sealed(monkeypatch):
+    old, new = new_key(), new_key()
+    sealed = ChannelKey([old.encode()]).seal("ntfy://host/t?token=x", {"x"})
+    monkeypatch.setenv(ENV_KEY, f"{new}, {old}")
+    both = key_from_environment()
+    assert both.open(sealed).url == "ntfy://host/t?token=x"
+    resealed = both.reseal(sealed)
+    assert ChannelKey([new.encode()]).open(resealed).secrets == {"x"}
+
+
+def test_added_secrets_are_masked_and_survive_a_config_reload():
+    masker = SecretMasker(["config-secret"])
+    masker.add([TOKEN, "json://host/x?+X-Token=" + TOKEN, "abc"])  # "abc": too short
+    masker.update(["other-secret"])  # a reload replaces the config's secrets only
+    assert masker.mask(f"got json://host/x?+X-Token={TOKEN} and {TOKEN}, abc") == (
+        "got **** and ****, abc")
+    assert masker.mask("config-secret other-secret") == "config-secret ****"
