@@ -9,6 +9,10 @@ touching the network. The request is then sent by `http_client.py` over a
 kept-open connection. So Apprise still parses, validates and builds every
 byte; we only change which connection carries them.
 
+A capture costs ~0.25 ms of CPU, so most messages do not need one:
+`http_template.py` captures a channel's request once with probe texts and
+fills in each message, checking itself against captures now and then.
+
 Capture mode is a context variable: only the code that called `capture()`
 (and work Apprise hands to its own threads with that context) is affected;
 every other use of requests in the process sends as before.
