@@ -30,7 +30,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from heupreminder.config.loader import Settings
+from heupreminder.config.loader import Channel, Settings
 from heupreminder.db.engine import changed_rows
 from heupreminder.db.models import (
     Delivery,
@@ -52,7 +52,7 @@ from heupreminder.delivery.channel_book import (
 )
 from heupreminder.delivery.http_client import HttpRequest
 from heupreminder.delivery.messages import Message, compose, with_link
-from heupreminder.delivery.push import Button
+from heupreminder.delivery.push import Button, is_ntfy
 from heupreminder.delivery.sender import Attachment, TransportError, http_request, send
 from heupreminder.ops import metrics
 from heupreminder.pain.records import active_pauses_by_person, covering
@@ -329,6 +329,8 @@ class Dispatcher:
                     _advance_routines(session, [(row.routine_id, None)])
                     continue
                 previous = tried.get(row.occurrence_id, {})
+                channels = resolve(row.channels, personal.get(row.person_id, {}),
+                                   settings.channels)
                 jobs.append(SendJob(
                     row_id=row.occurrence_id, person_id=row.person_id,
                     routine_key=row.key, title=message.title, body=message.body,
@@ -338,10 +340,11 @@ class Dispatcher:
                     already_sent=[c for c, (status, _) in previous.items() if status == "sent"],
                     attempts={c: n for c, (_, n) in previous.items()},
                     link=link, kind=row.kind, locale=row.locale,
-                    buttons=self._buttons.reminder(settings, row.person_id, row.occurrence_id,
-                                                   link, row.locale),
-                    resolved_channels=resolve(row.channels, personal.get(row.person_id, {}),
-                                              settings.channels)))
+                    # Signed only for ntfy, the one channel that shows them.
+                    buttons=(self._buttons.reminder(settings, row.person_id,
+                                                    row.occurrence_id, link, row.locale)
+                             if _shows_buttons(channels) else ()),
+                    resolved_channels=channels))
             if skipped or set_aside:
                 _update_occurrences(session, skipped + set_aside)
         for _ in skipped:
@@ -493,8 +496,11 @@ class Dispatcher:
             personal = self.channel_book.personal(session, set(people))
             for notice in notices:
                 person = people.get(notice.person_id or "")
+                channels = resolve(notice.channels, personal.get(notice.person_id or "", {}),
+                                   settings.channels)
                 try:
-                    body, variants, link = self._notice_text(session, settings, notice, person)
+                    body, variants, link = self._notice_text(session, settings, notice, person,
+                                                             channels)
                 except Exception as exc:  # e.g. the chart cannot be drawn: fail alone, once
                     log.error("%s notice %d cannot be composed: %s", notice.kind, notice.id, exc)
                     notice.status = OccurrenceStatus.FAILED
@@ -515,14 +521,13 @@ class Dispatcher:
                     locale=person.locale if person else settings.config.service.locale,
                     buttons=(self._buttons.checkin(session, settings, person.id, link,
                                                    person.locale)
-                             if person is not None and notice.kind == "checkin" else ()),
-                    resolved_channels=resolve(notice.channels,
-                                              personal.get(notice.person_id or "", {}),
-                                              settings.channels)))
+                             if person is not None and notice.kind == "checkin"
+                             and _shows_buttons(channels) else ()),
+                    resolved_channels=channels))
         return jobs
 
     def _notice_text(self, session: Session, settings: Settings, notice: Notice,
-                     person: Person | None,
+                     person: Person | None, channels: dict[str, ResolvedChannel],
                      ) -> tuple[str, dict[str, tuple[str, Attachment | None]], str | None]:
         """The notice's body, per channel a different body and attachment if any, and
         the link a tap on it opens (the check-in page, or the history page)."""
@@ -534,7 +539,7 @@ class Dispatcher:
             return body, {}, link
         if notice.kind == "summary":
             summary = outgoing_summary(session, self.sessions, settings, notice, person)
-            return notice.body, {name: summary.for_channel(settings.channels.get(name))
+            return notice.body, {name: summary.for_channel(sendable(channels.get(name)))
                                  for name in notice.channels}, summary.link
         return notice.body, {}, None
 
@@ -776,3 +781,8 @@ def after_quiet_hours(due: datetime, zone: ZoneInfo, quiet_hours: str | None) ->
     # Never earlier than due, even on a DST night.
     return max(due, end_local.astimezone(due.tzinfo))
 
+
+def _shows_buttons(channels: dict[str, ResolvedChannel]) -> bool:
+    """True if one of the channels shows action buttons (ntfy)."""
+    return any(isinstance(channel, Channel) and is_ntfy(channel.url)
+               for channel in channels.values())
