@@ -146,7 +146,9 @@ def register(main: click.Group) -> None:
         document = read_json(file)
         with _input_errors(), _sessions(config_path).begin() as session:
             result = import_person(session, document, replace=replace)
-        counts = ", ".join(counted(n, name) for name, n in result.counts.items())
+        # Own channels are named only when the file had some (most files have none).
+        counts = ", ".join(counted(n, name) for name, n in result.counts.items()
+                           if n or name != "channels")
         click.echo(f"{'replaced' if result.replaced else 'imported'} {result.person_id}: "
                    f"{counts}")
 
