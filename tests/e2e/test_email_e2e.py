@@ -73,7 +73,7 @@ def test_reminder_email_is_real_multipart_and_fits_a_phone(
         wait_until(lambda: "next reminder: anna, Morning bridge" in log.read_text())
         assert re.search(r"next reminder: anna, Morning bridge, .* in (59|60) min|in 1 h",
                          log.read_text())
-        due_after_ready(process, log, lambda: write_config(tmp_path, smtp, receiver, 3))
+        due_after_ready(process, log, lambda: write_config(tmp_path, smtp, receiver, 6))
         wait_until(lambda: smtp.messages and receiver.requests)
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0

@@ -52,7 +52,7 @@ def test_service_publishes_changes_and_its_will_says_offline_when_killed(
         # The reminder goes out a few seconds after a reload: the send is recorded and
         # the state follows (this week's adherence: 0 of 1 done).
         due_after_ready(process, log, lambda: write_config(tmp_path, database_url, ha,
-                                                           due_in=4))
+                                                           due_in=6))
         ha.wait_for(lambda: state().get("planned") == 1, timeout=60)
         assert state()["adherence"] == 0
         # Paused by the CLI, another process: the service finds it by its change watch.

@@ -89,7 +89,7 @@ def test_reminder_arrives_by_email_and_push_and_is_recorded(
     log = tmp_path / "service.log"
     with service(config, log) as process:
         due_after_ready(process, log, lambda: write_config(
-            tmp_path, database_url, smtp, receiver, due_in=4))
+            tmp_path, database_url, smtp, receiver, due_in=6))
         wait_until(lambda: smtp.messages and receiver.posts)
         time.sleep(1.5)  # anything doubled would arrive now
         process.send_signal(signal.SIGTERM)
@@ -133,7 +133,7 @@ def test_english_person_gets_english_text(
     log = tmp_path / "service.log"
     with service(config, log) as process:
         due_after_ready(process, log, lambda: write_config(
-            tmp_path, database_url, smtp, receiver, due_in=3, locale="en"))
+            tmp_path, database_url, smtp, receiver, due_in=6, locale="en"))
         wait_until(lambda: smtp.messages)
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
