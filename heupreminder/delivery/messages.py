@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import cast
 
 from heupreminder.catalog import Kind, Locale, custom_body, get_entry
@@ -98,13 +99,20 @@ def compose(routine: RoutineText, locale: str, local_date: date) -> Message:
     """
     lang = _lang(locale)
     if routine.exercise is not None:
-        entry = get_entry(routine.exercise)
-        if entry is None:
+        if get_entry(routine.exercise) is None:
             raise LookupError(f"routine {routine.key!r}: exercise {routine.exercise!r} is unknown")
-        body = entry.body(lang, routine.side, rotation=local_date.toordinal())
-        return Message(title=entry.title(lang, routine.side),
-                       body=steps_as_lines(routine.exercise, body))
+        return _catalog_message(routine.exercise, routine.side, lang, local_date.toordinal())
     return Message(
         title=routine.title or routine.key,
         body=custom_body(routine.text or "", lang, cast(Kind, routine.kind)),
     )
+
+
+@lru_cache(maxsize=1024)
+def _catalog_message(exercise: str, side: str | None, lang: Locale, rotation: int) -> Message:
+    """A catalog entry's reminder. Cached: a morning's reminders are a handful of
+    texts sent to many people, and laying out the steps costs more than sending."""
+    entry = get_entry(exercise)
+    assert entry is not None  # compose() checked
+    return Message(title=entry.title(lang, side),
+                   body=steps_as_lines(exercise, entry.body(lang, side, rotation=rotation)))

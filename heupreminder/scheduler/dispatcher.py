@@ -397,6 +397,7 @@ class Dispatcher:
         settings, now = self.settings(), self.clock()
         outcomes, occurrence_updates, new_deliveries, changed_deliveries = [], [], [], []
         notice_updates: list[dict[str, Any]] = []
+        done: list[Finished] = []  # for the log
         final_failures: dict[str, str] = {}  # channel -> error, for the admin
         delivered: set[str] = set()
         with self.sessions.begin() as session:
@@ -438,10 +439,7 @@ class Dispatcher:
                 for name, error in failed.items():
                     log.warning("%s: %s not delivered to %s: %s", job.context, what, name, error,
                                 extra=extra)
-                summary = [f"{n} ok (earlier)" for n in job.already_sent] + [
-                    f"{n} {'ok' if e is None else 'failed'}" for n, e in result.errors.items()]
-                log.info("%s: %s %s (%s)", job.context, what, status.value, ", ".join(summary),
-                         extra=extra)
+                done.append((job, (what, status.value), extra))
                 outcomes.append(status.value)
             if new_deliveries:
                 _insert_deliveries(session, new_deliveries, postgres=self._postgres)
@@ -453,6 +451,7 @@ class Dispatcher:
                                 .values(change))
             outages.note_results(session, settings, final_failures, delivered, now,
                                  postgres=self._postgres)
+        _log_finished(done, results)
         return outcomes
 
     def deliver(self, occurrence_id: int) -> str:
@@ -780,6 +779,34 @@ def after_quiet_hours(due: datetime, zone: ZoneInfo, quiet_hours: str | None) ->
     end_local = datetime.combine(end_date, end, tzinfo=zone)
     # Never earlier than due, even on a DST night.
     return max(due, end_local.astimezone(due.tzinfo))
+
+
+# A finished send, for the log: the job, (what, status), the log line's extra fields.
+Finished = tuple["SendJob", tuple[str, str], dict[str, str]]
+# A batch with more finished sends than this gets one INFO line, and one DEBUG
+# line per send: a line per reminder was a seventh of a burst's CPU.
+LOG_EACH_UP_TO = 5
+
+
+def _log_finished(done: list[Finished], results: list[SendResult]) -> None:
+    """One line per finished reminder or notice ("anna/bridge: reminder sent (mail ok)"),
+    or for a burst one line for the batch ("510 reminders sent, 2 reminders failed")
+    and the rest at DEBUG."""
+    level = logging.INFO if len(done) <= LOG_EACH_UP_TO else logging.DEBUG
+    if log.isEnabledFor(level):
+        errors = {id(result.job): result.errors for result in results}
+        for job, (what, status), extra in done:
+            channels = [f"{n} ok (earlier)" for n in job.already_sent] + [
+                f"{n} {'ok' if e is None else 'failed'}"
+                for n, e in errors[id(job)].items()]
+            log.log(level, "%s: %s %s (%s)", job.context, what, status, ", ".join(channels),
+                    extra=extra)
+    if len(done) > LOG_EACH_UP_TO:
+        counts: dict[tuple[str, str], int] = {}
+        for _, outcome, _ in done:
+            counts[outcome] = counts.get(outcome, 0) + 1
+        log.info("%s", ", ".join(f"{n} {what}{'' if n == 1 else 's'} {status}"
+                                 for (what, status), n in sorted(counts.items())))
 
 
 def _shows_buttons(channels: dict[str, ResolvedChannel]) -> bool:
