@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, create_engine, text
 
 from heupreminder.db.migrate import upgrade
-from heupreminder.schedule import Schedule, next_due
+from heupreminder.timetable.schedule import Schedule, next_due
 
 CHANNEL = "bench"
 # (zone, weight, locale): a Dutch service with users abroad.

@@ -27,7 +27,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import create_engine, text
 
 from heupreminder.delivery.messages import compose
-from heupreminder.schedule import DAY_NAMES, Schedule
+from heupreminder.timetable.schedule import DAY_NAMES, Schedule
 
 
 def remind(url: str, routine: SimpleNamespace, locale: str) -> None:

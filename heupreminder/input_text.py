@@ -8,6 +8,10 @@ from __future__ import annotations
 SHOWN_PREFIX = 40  # characters of a bad value quoted back in an error
 
 
+class InputError(ValueError):
+    """A person's input that cannot be used; the message names the field."""
+
+
 def quote(value: object, limit: int = SHOWN_PREFIX) -> str:
     """`repr` of the value, cut to `limit` characters of its text.
 

@@ -2,7 +2,7 @@
 
 The preview walks each active routine from its `next_due_at` with the same
 schedule rule (`schedule.next_due`) and the same decisions as the dispatcher
-(`dispatcher.after_quiet_hours`, catch-up after downtime, skipping when quiet
+(`timetable.quiet_hours.after_quiet_hours`, catch-up after downtime, skipping when quiet
 hours last until the next reminder, pauses), so what it lists is what the
 service sends, at the same times. Reminders already waiting in the database
 (held until quiet hours end) are listed too.
@@ -24,8 +24,8 @@ from heupreminder.db.models import Occurrence, OccurrenceStatus, Person, Routine
 from heupreminder.db.sync import sync_config
 from heupreminder.delivery.messages import compose
 from heupreminder.pain.records import pause_covering
-from heupreminder.schedule import Schedule, ScheduleError, next_due
-from heupreminder.scheduler.dispatcher import after_quiet_hours
+from heupreminder.timetable.quiet_hours import QuietHours, after_quiet_hours
+from heupreminder.timetable.schedule import Schedule, ScheduleError, next_due
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def preview_in(session: Session, settings: Settings, now: datetime, *, days: int
     return rows
 
 
-def _walk(schedule: Schedule, zone: ZoneInfo, quiet_hours: str | None, next_due_at: datetime,
+def _walk(schedule: Schedule, zone: ZoneInfo, quiet_hours: QuietHours | None, next_due_at: datetime,
           now: datetime, end: datetime, catch_up: timedelta) -> Iterator[tuple[datetime, datetime]]:
     """(due, send_at) of each occurrence the dispatcher will send, as in its `_advance`."""
     due = next_due_at

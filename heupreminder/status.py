@@ -21,7 +21,7 @@ from heupreminder.db.models import (
 )
 from heupreminder.pain.records import open_problem
 from heupreminder.progress import adherence
-from heupreminder.schedule import Schedule
+from heupreminder.timetable.schedule import Schedule
 
 ADHERENCE_WINDOW = timedelta(days=14)
 # The messages (rest, resume, check-in, caregiver, summary) shown per person.

@@ -20,11 +20,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from heupreminder.db.models import CheckIn, DecisionRow, Notice, PainReport, PauseRow
+from heupreminder.links.signing import LinkSigner, LinkTarget, link_secret
 from heupreminder.web.api import create_token
 from heupreminder.web.app import create_app
 from heupreminder.web.auth_failures import FailureLimiter
 from heupreminder.web.context import WebContext
-from heupreminder.web.links import LinkSigner, LinkTarget, link_secret
 from tests.helpers import load, migrated, person_config
 
 PROFILE = settings(deadline=None, database=None, derandomize=True, max_examples=150,

@@ -14,10 +14,10 @@ from freezegun import freeze_time
 from sqlalchemy import select
 
 from heupreminder.db.models import CheckIn, Occurrence, PainReport, Routine
+from heupreminder.links.signing import LinkSigner, LinkTarget, link_secret
 from heupreminder.scheduler.dispatcher import Dispatcher
 from heupreminder.web.app import create_app
 from heupreminder.web.context import WebContext
-from heupreminder.web.links import LinkSigner, LinkTarget, link_secret
 from tests.helpers import load, migrated, person_config
 from tests.test_links import MORNING, redirect_query, text_of
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from heupreminder.homeassistant.broker_url import BrokerUrlError, parse_broker_url
+from heupreminder.config.broker_url import BrokerUrlError, parse_broker_url
 from heupreminder.homeassistant.discovery import Command, Topics
 
 

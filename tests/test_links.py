@@ -32,11 +32,11 @@ from heupreminder.db.models import (
     PauseRow,
     Routine,
 )
+from heupreminder.links.signing import LinkSigner, LinkTarget, link_secret
 from heupreminder.scheduler.dispatcher import Dispatcher
 from heupreminder.web.app import create_app
 from heupreminder.web.auth_failures import FailureLimiter
 from heupreminder.web.context import WebContext
-from heupreminder.web.links import LinkSigner, LinkTarget, link_secret
 from tests.helpers import load, migrated, person_config
 
 # A Wednesday; 07:30 in Amsterdam (CET, UTC+1) is 06:30 UTC.

@@ -26,13 +26,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from heupreminder.config.loader import Settings
 from heupreminder.db.models import CheckIn, Notice, PainReport
 from heupreminder.delivery.push import Button, ntfy_actions
+from heupreminder.links.actions import ActionSigner, Answer
+from heupreminder.links.signing import LinkSigner, LinkTarget, link_secret
 from heupreminder.pain.records import housekeeping, log_pain, pause_by_hand
 from heupreminder.scheduler.dispatcher import Dispatcher
-from heupreminder.web.action_links import ActionSigner, Answer
 from heupreminder.web.app import create_app
 from heupreminder.web.auth_failures import FailureLimiter
 from heupreminder.web.context import WebContext
-from heupreminder.web.links import LinkSigner, LinkTarget, link_secret
 from heupreminder.web.server import WebServer
 from tests.helpers import load, migrated, person_config
 from tests.http_inbox import RawInbox, RawRequest, raw_receiver

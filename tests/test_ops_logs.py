@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from heupreminder.masking import SecretMasker
 from heupreminder.ops.logs import JsonFormatter, _MaskedStreamHandler
-from heupreminder.secrets import SecretMasker
 from tests.helpers import person_config
 from tests.receivers import HttpInbox
 

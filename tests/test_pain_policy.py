@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from freezegun import freeze_time
 
-from heupreminder.pain.policy import (
+from heupreminder.policy.pain import (
     Decision,
     PainPolicy,
     Pause,

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from heupreminder.catalog import LOCALES, STOP_IF_IT_HURTS, Locale
-from heupreminder.pain.policy import Decision
 from heupreminder.pain.texts import (
     MAX_MESSAGE_CHARS,
     caregiver_message,
@@ -18,6 +17,7 @@ from heupreminder.pain.texts import (
     rested_for,
     resume_message,
 )
+from heupreminder.policy.pain import Decision
 from tests.article import article_runs, word_runs
 
 PAUSES = {

@@ -35,10 +35,10 @@ from heupreminder.delivery.channel_key import (
     new_key,
 )
 from heupreminder.delivery.personal_channels import set_channel
-from heupreminder.pain.records import InputError
+from heupreminder.input_text import InputError
+from heupreminder.masking import MASKER, SecretMasker
 from heupreminder.reports.transfer import export_person, import_person
 from heupreminder.scheduler.dispatcher import Dispatcher
-from heupreminder.secrets import MASKER, SecretMasker
 from tests.helpers import load, migrated, person_config
 from tests.receivers import HttpInbox, free_port, http_receiver
 

@@ -17,7 +17,7 @@ from heupreminder.progress import adherence
 from heupreminder.reports.summary import weekly_summary
 from heupreminder.reports.texts import short_text, summary_message
 from heupreminder.reports.weekly import GRACE, queue_summaries
-from heupreminder.reports.when import SummaryAt, last_moment, parse_summary_at, week_key
+from heupreminder.timetable.summary_at import SummaryAt, last_moment, parse_summary_at, week_key
 from tests.helpers import load, person_config
 from tests.test_reports_helpers import MOMENT, ROUTINES, ZONE, anna, local
 

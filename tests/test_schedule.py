@@ -1,4 +1,4 @@
-"""Tests for heupreminder.schedule: parsing, canonical text and DST-safe next_due."""
+"""Tests for heupreminder.timetable.schedule: parsing, canonical text and DST-safe next_due."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from freezegun import freeze_time
 
-from heupreminder.schedule import (
+from heupreminder.timetable.schedule import (
     ALL_DAYS,
     Schedule,
     ScheduleError,

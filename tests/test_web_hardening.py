@@ -26,13 +26,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from heupreminder.cli import main
 from heupreminder.config.loader import Settings
 from heupreminder.db.models import PainReport, Person
-from heupreminder.reports.links import history_token, rotate_history_link
-from heupreminder.secrets import mask_custom_params, secrets_in_url
+from heupreminder.links.history import history_token, rotate_history_link
+from heupreminder.links.signing import LinkSigner, LinkTarget, link_secret
+from heupreminder.masking import mask_custom_params, secrets_in_url
 from heupreminder.web.api import create_token
 from heupreminder.web.app import create_app
 from heupreminder.web.auth_failures import FailureLimiter
 from heupreminder.web.context import WebContext
-from heupreminder.web.links import LinkSigner, LinkTarget, link_secret
 from heupreminder.web.server import WebServer
 from tests.helpers import load, migrated, person_config
 from tests.receivers import free_port

@@ -24,9 +24,9 @@ from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+from heupreminder import console_channel  # noqa: F401 - registers console:// with Apprise
 from heupreminder.config.model import Config
-from heupreminder.delivery import console  # noqa: F401 - registers console:// with Apprise
-from heupreminder.secrets import mask_custom_params, secrets_in_url
+from heupreminder.masking import mask_custom_params, secrets_in_url
 
 APP_NAME = "heupreminder"
 ENV_CONFIG = "HEUPREMINDER_CONFIG"
@@ -159,7 +159,7 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
 
 def _resolve_mqtt_url(raw: object, problems: list[str], secrets: set[str]) -> str | None:
     """[mqtt] url with ${NAME} substituted and checked; its password joins the secrets."""
-    from heupreminder.homeassistant.broker_url import BrokerUrlError, parse_broker_url
+    from heupreminder.config.broker_url import BrokerUrlError, parse_broker_url
 
     value = raw.get("url") if isinstance(raw, dict) else None
     if not isinstance(value, str):

@@ -15,9 +15,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from heupreminder.catalog import get_entry
-from heupreminder.pain.policy import policy_problems
-from heupreminder.reports.when import DEFAULT_SUMMARY_AT, SummaryAt, parse_summary_at
-from heupreminder.schedule import Schedule, ScheduleError, parse_days, parse_time, validate_cron
+from heupreminder.policy.pain import policy_problems
+from heupreminder.timetable.quiet_hours import QuietHours, parse_quiet_hours
+from heupreminder.timetable.schedule import (
+    Schedule,
+    ScheduleError,
+    parse_days,
+    parse_time,
+    validate_cron,
+)
+from heupreminder.timetable.summary_at import DEFAULT_SUMMARY_AT, SummaryAt, parse_summary_at
 
 Locale = Literal["nl", "en"]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
@@ -60,16 +67,8 @@ def _time(value: object) -> time:
         raise ValueError(str(exc)) from None
 
 
-def _quiet_hours(value: object) -> tuple[time, time] | None:
-    if value is None:
-        return None
-    parts = str(value).split("-")
-    if len(parts) != 2:
-        raise ValueError(f"{value!r} is not a time range (e.g. 22:00-07:00)")
-    start, end = (_time(p.strip()) for p in parts)
-    if start == end:
-        raise ValueError(f"{value!r} starts and ends at the same time")
-    return start, end
+def _quiet_hours(value: object) -> QuietHours | None:
+    return None if value is None else parse_quiet_hours(value)
 
 
 def _days(value: object) -> frozenset[int] | None:
@@ -103,7 +102,7 @@ Days = Annotated[frozenset[int] | None, BeforeValidator(_days)]
 Cron = Annotated[str | None, BeforeValidator(_cron)]
 Exercise = Annotated[str | None, BeforeValidator(_exercise)]
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
-QuietHours = Annotated[tuple[time, time] | None, BeforeValidator(_quiet_hours)]
+QuietHoursField = Annotated[QuietHours | None, BeforeValidator(_quiet_hours)]
 WeeklyAt = Annotated[SummaryAt | None, BeforeValidator(parse_summary_at)]
 HostName = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,253}$|^\[?[0-9A-Fa-f:.]{2,45}\]?$")]
 
@@ -263,7 +262,7 @@ class PersonConfig(_Strict):
     timezone: Zone | None = None
     locale: Locale | None = None
     channels: list[str] = Field(min_length=1)
-    quiet_hours: QuietHours = None
+    quiet_hours: QuietHoursField = None
     # Told when pain is severe and keeps going (optional).
     caregiver_channels: list[str] = []
     pain: PainConfig | None = None  # overrides [pain] for this person, key by key

@@ -29,6 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from heupreminder.timetable.quiet_hours import QuietHours, format_quiet_hours, parse_quiet_hours
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes in, aware UTC datetimes out, on every backend.
@@ -52,6 +54,22 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC)
+
+
+class QuietHoursText(TypeDecorator[QuietHours]):
+    """Quiet hours as (start, end) in Python, ``"22:00-07:00"`` in the column."""
+
+    impl = String(16)
+    cache_ok = True
+
+    def process_bind_param(self, value: QuietHours | str | None,
+                           dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return format_quiet_hours(parse_quiet_hours(value) if isinstance(value, str) else value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> QuietHours | None:
+        return None if value is None else parse_quiet_hours(value)
 
 
 def utcnow() -> datetime:
@@ -82,7 +100,7 @@ class Person(Base):
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64))
     locale: Mapped[str] = mapped_column(String(8))
-    quiet_hours: Mapped[str | None] = mapped_column(String(16))  # "22:00-07:00"
+    quiet_hours: Mapped[QuietHours | None] = mapped_column(QuietHoursText)
     channels: Mapped[list[str]] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from heupreminder.config.model import Config, PersonConfig, RoutineConfig
+from heupreminder.config.model import Config, RoutineConfig
 from heupreminder.db.models import Occurrence, OccurrenceStatus, PauseRow, Person, Routine
-from heupreminder.schedule import cached_schedule, next_due
+from heupreminder.timetable.schedule import cached_schedule, next_due
 
 log = logging.getLogger(__name__)
 
@@ -29,13 +29,6 @@ class SyncReport:
     changed: int = 0
     deactivated: int = 0
     unchanged: int = 0
-
-
-def format_quiet_hours(person: PersonConfig) -> str | None:
-    if person.quiet_hours is None:
-        return None
-    start, end = person.quiet_hours
-    return f"{start:%H:%M}-{end:%H:%M}"
 
 
 def sync_config(session: Session, config: Config, now: datetime) -> SyncReport:
@@ -55,7 +48,7 @@ def sync_config(session: Session, config: Config, now: datetime) -> SyncReport:
         person.name = person_config.name
         person.timezone = timezone
         person.locale = config.person_locale(person_config)
-        person.quiet_hours = format_quiet_hours(person_config)
+        person.quiet_hours = person_config.quiet_hours
         person.channels = list(person_config.channels)
         person.active = True
         person.updated_at = now

@@ -30,7 +30,7 @@ from heupreminder.delivery.channel_key import (
     key_from_environment,
 )
 from heupreminder.delivery.errors import TransportError
-from heupreminder.secrets import MASKER, SecretMasker
+from heupreminder.masking import MASKER, SecretMasker
 
 log = logging.getLogger(__name__)
 

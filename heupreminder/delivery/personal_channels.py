@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from heupreminder.db.engine import changed_rows
 from heupreminder.db.models import Person, PersonChannel, utcnow
 from heupreminder.delivery.channel_key import ChannelKey
-from heupreminder.pain.records import InputError
-from heupreminder.secrets import mask_custom_params, secrets_in_url
+from heupreminder.input_text import InputError
+from heupreminder.masking import mask_custom_params, secrets_in_url
 
 # As a config channel's name is a TOML key: a word people can type.
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")

@@ -28,7 +28,7 @@ from heupreminder.delivery.mail import Image, build_email
 from heupreminder.delivery.messages import checkin_link_in
 from heupreminder.delivery.push import Button, is_ntfy, ntfy_actions, ntfy_message, ntfy_url
 from heupreminder.delivery.smtp import address, email_plugin, is_smtp_plugin, send_messages
-from heupreminder.secrets import MASKER
+from heupreminder.masking import MASKER
 
 __all__ = ["Attachment", "TransportError", "apprise_message", "http_request", "send"]
 

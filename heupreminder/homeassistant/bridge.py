@@ -40,15 +40,14 @@ from paho.mqtt.reasoncodes import ReasonCode
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from heupreminder.config.broker_url import BrokerUrl, parse_broker_url
 from heupreminder.config.loader import Settings
 from heupreminder.db.models import Person, Routine, utcnow
-from heupreminder.homeassistant.broker_url import BrokerUrl, parse_broker_url
 from heupreminder.homeassistant.changes import ChangeWatch
 from heupreminder.homeassistant.commands import handle_command
 from heupreminder.homeassistant.discovery import OFFLINE, ONLINE, Topics, person_messages
 from heupreminder.homeassistant.state import read_person
-from heupreminder.input_text import quote
-from heupreminder.pain.records import InputError
+from heupreminder.input_text import InputError, quote
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from heupreminder.config.loader import Settings
 from heupreminder.homeassistant.discovery import PRESS, Command
-from heupreminder.input_text import quote
-from heupreminder.pain.records import InputError, log_checkin, log_pain
+from heupreminder.input_text import InputError, quote
+from heupreminder.pain.records import log_checkin, log_pain
 
 SOURCE = "mqtt"
 # A button press or a number is a few bytes; anything longer is not from Home Assistant.

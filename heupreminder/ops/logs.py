@@ -5,7 +5,7 @@ JSON lines carry `ts` (ISO 8601, UTC), `level`, `logger`, `message`, the
 `extra={...}`, and `exc` with the traceback. A log shipper (journald with
 Loki, Vector, Docker's json-file driver) can then filter by person.
 
-Secrets: `heupreminder.secrets.install_masker` later adds its filter to the
+Secrets: `heupreminder.masking.install_masker` later adds its filter to the
 root handlers set up here. Handler filters run before the formatter, so the
 message and traceback are already masked when they are turned into JSON.
 """

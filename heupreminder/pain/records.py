@@ -33,8 +33,14 @@ from heupreminder.db.models import (
     RoutineText,
 )
 from heupreminder.delivery import outbox
-from heupreminder.input_text import quote, text_problem
-from heupreminder.pain.policy import (
+from heupreminder.input_text import InputError, quote, text_problem
+from heupreminder.pain.texts import (
+    caregiver_message,
+    checkin_message,
+    rest_message,
+    resume_message,
+)
+from heupreminder.policy.pain import (
     MANUAL,
     SEVERE_TODAY,
     Decision,
@@ -43,12 +49,6 @@ from heupreminder.pain.policy import (
     Report,
     evaluate,
     manual_resume,
-)
-from heupreminder.pain.texts import (
-    caregiver_message,
-    checkin_message,
-    rest_message,
-    resume_message,
 )
 
 log = logging.getLogger(__name__)
@@ -64,10 +64,6 @@ PROBLEM, PROBLEM_SOLVED = "problem", "solved"
 
 # ASCII digits (a minus sign, so that "-1" gets the range message); not "1_0" or "١٠".
 _LEVEL_TEXT = re.compile(r"-?[0-9]{1,3}", re.ASCII)
-
-
-class InputError(ValueError):
-    """A person's input that cannot be used; the message names the field."""
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,10 @@ shown: the CSV and JSON keep them for scripts.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from heupreminder.reports.page_texts import history_texts
-
-if TYPE_CHECKING:  # events imports this module for the CSV's words
-    from heupreminder.reports.events import ReportRow
+from heupreminder.reports.rows import ReportRow
 
 # Why a pause, an escalation or a resume was decided: (action, code) or code.
 _WHY: Mapping[str, Mapping[str, str]] = {

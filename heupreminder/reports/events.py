@@ -45,8 +45,10 @@ from heupreminder.db.models import (
     utcnow,
 )
 from heupreminder.delivery.messages import routine_title
-from heupreminder.pain.records import InputError
+from heupreminder.input_text import InputError
+from heupreminder.reports.care_words import event_details
 from heupreminder.reports.chart import ChartData, chart_data
+from heupreminder.reports.rows import ReportRow
 from heupreminder.reports.summary import RoutineWeek, routine_weeks
 
 CSV_COLUMNS = ("date", "time", "type", "routine", "status", "level", "location", "note",
@@ -55,26 +57,6 @@ DEFAULT_DAYS = 28  # the weekly summary's chart span: 4 weeks
 # How the pain policy names the reports behind a decision: " (reports 3, 4)", "(report 5, ".
 _REPORT_IDS = re.compile(r" \(reports? \d+(?:, \d+)*\)|(?<=\()report \d+, ")
 _ORDER = {"reminder": 0, "checkin": 1, "pain": 2, "pause": 3, "escalate": 3, "resume": 3}
-
-
-@dataclass(frozen=True)
-class ReportRow:
-    at: datetime  # local, aware
-    type: str  # reminder | checkin | pain | pause | escalate | resume
-    routine: str | None = None
-    status: str | None = None  # reminder status, done / skipped, or the decision's code
-    level: int | None = None
-    location: str | None = None
-    note: str | None = None
-    reason: str | None = None
-    source: str | None = None
-    levels: tuple[int, ...] = ()  # a decision's: the pain levels that led to it
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"at": self.at.isoformat(timespec="seconds"), "type": self.type,
-                "routine": self.routine, "status": self.status, "level": self.level,
-                "location": self.location, "note": self.note, "reason": self.reason,
-                "source": self.source}
 
 
 @dataclass(frozen=True)
@@ -180,8 +162,6 @@ def without_report_ids(reason: str | None) -> str | None:
 
 def details(row: ReportRow, report: CareReport) -> str:
     """What happened, in the person's language (see ``care_words``)."""
-    from heupreminder.reports.care_words import event_details
-
     return event_details(row, report.locale, report.titles)
 
 

@@ -46,7 +46,7 @@ from heupreminder.db.models import (
 )
 from heupreminder.delivery.channel_key import ChannelKey, ChannelKeyError, key_from_environment
 from heupreminder.delivery.personal_channels import set_channel
-from heupreminder.pain.records import InputError
+from heupreminder.input_text import InputError
 from heupreminder.reports.transfer_schema import (
     FORMAT,
     VERSION,
@@ -63,6 +63,7 @@ from heupreminder.reports.transfer_schema import (
     RoutineOut,
     parse_export,
 )
+from heupreminder.timetable.quiet_hours import QuietHours, format_quiet_hours, parse_quiet_hours
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def export_person(session: Session, person_id: str) -> dict[str, Any]:
     doc = ExportDoc(
         format=_checked(FORMAT), version=_checked(VERSION),
         person=PersonOut(id=person.id, name=person.name, timezone=person.timezone,
-                         locale=person.locale, quiet_hours=person.quiet_hours,
+                         locale=person.locale, quiet_hours=_quiet_text(person.quiet_hours),
                          channels=list(person.channels), active=person.active,
                          updated_at=person.updated_at),
         routines=[RoutineOut(key=r.key, kind=_checked(r.kind), exercise=r.exercise, side=r.side,
@@ -173,7 +174,8 @@ def import_person(session: Session, data: Any, *, replace: bool = False,
         session.add(person)
     p = doc.person
     person.name, person.timezone, person.locale = p.name, p.timezone, p.locale
-    person.quiet_hours, person.channels = p.quiet_hours, list(p.channels)
+    person.quiet_hours = None if p.quiet_hours is None else parse_quiet_hours(p.quiet_hours)
+    person.channels = list(p.channels)
     person.active, person.updated_at = p.active, p.updated_at
     session.flush()
     _insert_rows(session, person.id, doc)
@@ -253,3 +255,7 @@ def _add_in_order(session: Session, rows: list[Any]) -> None:
     """Insert in file order, so new ids keep the file's order (and a re-export matches)."""
     session.add_all(rows)
     session.flush()
+
+
+def _quiet_text(hours: QuietHours | None) -> str | None:
+    return None if hours is None else format_quiet_hours(hours)

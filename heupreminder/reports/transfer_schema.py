@@ -29,7 +29,8 @@ from pydantic import (
     ValidationError,
 )
 
-from heupreminder.pain.records import InputError
+from heupreminder.input_text import InputError
+from heupreminder.timetable.quiet_hours import format_quiet_hours, parse_quiet_hours
 
 FORMAT = "heupreminder-export"
 VERSION = 1
@@ -45,12 +46,16 @@ class _Row(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _quiet_hours(text: str) -> str:
+    return format_quiet_hours(parse_quiet_hours(text))  # ValueError names the value
+
+
 class PersonOut(_Row):
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
     name: Annotated[str, Field(min_length=1, max_length=200)]
     timezone: Annotated[str, Field(max_length=64)]
     locale: Annotated[str, Field(max_length=8)]
-    quiet_hours: Annotated[str, Field(max_length=16)] | None
+    quiet_hours: Annotated[str, Field(max_length=16), AfterValidator(_quiet_hours)] | None
     channels: list[Key]
     active: bool
     updated_at: UTCTime

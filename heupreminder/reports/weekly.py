@@ -36,11 +36,11 @@ from heupreminder.config.loader import Channel, Settings
 from heupreminder.db.models import Notice, OccurrenceStatus, Person
 from heupreminder.delivery.outbox import new_notice
 from heupreminder.delivery.sender import Attachment
+from heupreminder.links.history import history_url
 from heupreminder.reports.chart import chart_data, render_chart
-from heupreminder.reports.links import history_url
 from heupreminder.reports.summary import weekly_summary
 from heupreminder.reports.texts import chart_line, link_line, short_text, summary_message
-from heupreminder.reports.when import last_moment, week_key
+from heupreminder.timetable.summary_at import last_moment, week_key
 
 GRACE = timedelta(hours=12)
 MAX_PER_RUN = 200

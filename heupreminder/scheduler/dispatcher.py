@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -54,12 +54,13 @@ from heupreminder.delivery.http_client import HttpRequest
 from heupreminder.delivery.messages import Message, compose, with_link
 from heupreminder.delivery.push import Button, is_ntfy
 from heupreminder.delivery.sender import Attachment, TransportError, http_request, send
+from heupreminder.links.actions import ButtonMaker
+from heupreminder.links.signing import LinkSigner, LinkTarget, checkin_url, link_secret
 from heupreminder.ops import metrics
 from heupreminder.pain.records import active_pauses_by_person, covering
 from heupreminder.reports.weekly import outgoing_summary
-from heupreminder.schedule import Schedule, cached_schedule, next_due
-from heupreminder.web.action_links import ButtonMaker
-from heupreminder.web.links import LinkSigner, LinkTarget, checkin_url, link_secret
+from heupreminder.timetable.quiet_hours import QuietHours, after_quiet_hours
+from heupreminder.timetable.schedule import Schedule, cached_schedule, next_due
 
 log = logging.getLogger(__name__)
 
@@ -709,7 +710,7 @@ def _advance_routines(session: Session, following: list[tuple[int, datetime | No
 
 def _occurrences_for(
     routine_id: int, original_due: datetime, schedule: Schedule, zone: ZoneInfo,
-    quiet_hours: str | None, catch_up: timedelta, now: datetime,
+    quiet_hours: QuietHours | None, catch_up: timedelta, now: datetime,
 ) -> tuple[datetime, list[dict[str, object]]]:
     """The routine's next due time after `now`, and the occurrence rows to write.
 
@@ -751,34 +752,6 @@ def _final(routine_id: int, due: datetime, status: OccurrenceStatus, reason: str
 
 def _minutes(delta: timedelta) -> str:
     return f"{int(delta.total_seconds() // 60)} min"
-
-
-def parse_quiet_hours(text: str) -> tuple[time, time]:
-    start, end = text.split("-")
-    return time.fromisoformat(start), time.fromisoformat(end)
-
-
-def after_quiet_hours(due: datetime, zone: ZoneInfo, quiet_hours: str | None) -> datetime:
-    """When a reminder due at `due` may go out: `due`, or the end of quiet hours.
-
-    Quiet hours may span midnight (22:00-07:00). The end is a wall-clock time
-    resolved on the right local date.
-    """
-    if not quiet_hours:
-        return due
-    start, end = parse_quiet_hours(quiet_hours)
-    local = due.astimezone(zone)
-    now_t = local.time().replace(tzinfo=None)
-    spans_midnight = start > end
-    inside = (start <= now_t or now_t < end) if spans_midnight else (start <= now_t < end)
-    if not inside:
-        return due
-    end_date = local.date()
-    if spans_midnight and now_t >= start:
-        end_date += timedelta(days=1)
-    end_local = datetime.combine(end_date, end, tzinfo=zone)
-    # Never earlier than due, even on a DST night.
-    return max(due, end_local.astimezone(due.tzinfo))
 
 
 # A finished send, for the log: the job, (what, status), the log line's extra fields.

@@ -48,6 +48,7 @@ from heupreminder.delivery.http_client import CLIENT, CONNECTIONS_PER_HOST, Http
 from heupreminder.delivery.outbox import queue_admin_notice
 from heupreminder.delivery.sending_process import Send, SendingProcess
 from heupreminder.delivery.smtp import POOL as SMTP_POOL
+from heupreminder.masking import MASKER, install_masker
 from heupreminder.ops import systemd
 from heupreminder.pain.records import housekeeping
 from heupreminder.reports.weekly import queue_summaries
@@ -58,7 +59,6 @@ from heupreminder.scheduler.dispatcher import (
     SendJob,
     SendResult,
 )
-from heupreminder.secrets import MASKER, install_masker
 from heupreminder.upcoming import next_reminder
 
 if TYPE_CHECKING:

@@ -19,10 +19,11 @@ from flask import Blueprint, current_app, request
 from werkzeug.wrappers import Response
 
 from heupreminder.db.models import Occurrence, Person
-from heupreminder.pain.records import InputError, log_checkin, log_pain
-from heupreminder.web.action_links import ActionSigner, Answer, PainAnswer
+from heupreminder.input_text import InputError
+from heupreminder.links.actions import ActionSigner, Answer, PainAnswer
+from heupreminder.links.signing import LinkError, link_secret
+from heupreminder.pain.records import log_checkin, log_pain
 from heupreminder.web.context import WebContext
-from heupreminder.web.links import LinkError, link_secret
 
 actions = Blueprint("actions", __name__)
 

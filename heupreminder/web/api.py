@@ -22,13 +22,8 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from heupreminder.db.models import ApiToken, Person
-from heupreminder.pain.records import (
-    InputError,
-    active_pauses,
-    get_person,
-    log_checkin,
-    log_pain,
-)
+from heupreminder.input_text import InputError
+from heupreminder.pain.records import active_pauses, get_person, log_checkin, log_pain
 from heupreminder.status import person_status
 from heupreminder.web.context import WebContext
 from heupreminder.web.strict_json import load_json, quote

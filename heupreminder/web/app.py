@@ -11,12 +11,12 @@ from flask import Flask, jsonify
 from sqlalchemy.exc import OperationalError
 from werkzeug.wrappers import Response
 
-from heupreminder.reports.web import history
 from heupreminder.web.actions import actions
 from heupreminder.web.api import api
 from heupreminder.web.calendar import calendar
 from heupreminder.web.context import WebContext
 from heupreminder.web.guards import allowed_host_names, install_guards
+from heupreminder.web.history import history
 from heupreminder.web.pages import pages
 
 

@@ -35,10 +35,10 @@ from werkzeug.wrappers import Response
 
 from heupreminder.db.models import Person, Routine
 from heupreminder.delivery.messages import compose
+from heupreminder.links.history import HistoryLinkError, read_history_token
+from heupreminder.links.signing import link_secret
 from heupreminder.preview import PreviewRow, preview_in
-from heupreminder.reports.links import HistoryLinkError, read_history_token
 from heupreminder.web.context import WebContext
-from heupreminder.web.links import link_secret
 
 calendar = Blueprint("calendar", __name__)
 

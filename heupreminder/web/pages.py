@@ -16,10 +16,11 @@ from werkzeug.wrappers import Response
 from heupreminder.catalog import NOT_MEDICAL_ADVICE
 from heupreminder.db.models import Occurrence, Person
 from heupreminder.delivery.messages import routine_title
-from heupreminder.pain.records import LOCATIONS, InputError, log_checkin, log_pain
-from heupreminder.reports.links import history_token
+from heupreminder.input_text import InputError
+from heupreminder.links.history import history_token
+from heupreminder.links.signing import LinkError, LinkSigner, LinkTarget, link_secret
+from heupreminder.pain.records import LOCATIONS, log_checkin, log_pain
 from heupreminder.web.context import WebContext
-from heupreminder.web.links import LinkError, LinkSigner, LinkTarget, link_secret
 from heupreminder.web.texts import page_texts
 
 pages = Blueprint("pages", __name__)

@@ -12,8 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any, NoReturn
 
-from heupreminder.input_text import quote, text_problem
-from heupreminder.pain.records import InputError
+from heupreminder.input_text import InputError, quote, text_problem
 
 __all__ = ["MAX_DEPTH", "check_storable", "load_json", "nesting_depth", "quote"]
 

@@ -15,14 +15,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from heupreminder.config.loader import Settings
 from heupreminder.db.models import ApiToken, Person
-from heupreminder.pain.records import InputError, get_person
-from heupreminder.reports.links import (
+from heupreminder.input_text import InputError
+from heupreminder.links.history import (
     HISTORY_PREFIX,
     history_token,
     history_url,
     revoke_history_link,
     rotate_history_link,
 )
+from heupreminder.pain.records import get_person
 from heupreminder.web.api import create_token
 from heupreminder.web.calendar import calendar_path
 

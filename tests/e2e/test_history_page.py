@@ -16,11 +16,11 @@ from pathlib import Path
 
 from PIL import Image
 
-from heupreminder.reports.links import history_token
+from heupreminder.links.history import history_token
+from heupreminder.links.signing import LinkSigner, LinkTarget, link_secret
 from heupreminder.web.api import create_token
 from heupreminder.web.app import create_app
 from heupreminder.web.context import WebContext
-from heupreminder.web.links import LinkSigner, LinkTarget, link_secret
 from heupreminder.web.server import WebServer
 from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, require_browser
 from tests.receivers import free_port

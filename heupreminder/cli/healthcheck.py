@@ -22,7 +22,7 @@ from typing import NoReturn
 
 import click
 
-from heupreminder.cli_options import config_option
+from heupreminder.cli.options import config_option
 from heupreminder.config.loader import resolve_config_path
 from heupreminder.config.model import ServiceConfig
 

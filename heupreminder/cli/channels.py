@@ -19,9 +19,10 @@ from typing import NoReturn
 
 import click
 
-from heupreminder.cli_options import config_option
+from heupreminder.cli.options import config_option
+from heupreminder.cli.sessions import open_sessions
 from heupreminder.config.loader import ConfigError, load_settings
-from heupreminder.pain.records import InputError
+from heupreminder.input_text import InputError
 
 
 def _fail(message: str) -> NoReturn:
@@ -76,7 +77,6 @@ def register(main: click.Group) -> None:
         NAME joins PERSON's channels and is used from their next reminder on;
         it means this channel for them even if [channels] has one of that name.
         """
-        from heupreminder.cli import open_sessions
         from heupreminder.delivery.channel_key import key_from_environment
         from heupreminder.delivery.personal_channels import set_channel
 
@@ -97,7 +97,6 @@ def register(main: click.Group) -> None:
     @config_option
     def list_command(person_id: str, as_json: bool, config_path: str | None) -> None:
         """PERSON's own channels, masked (needs no key)."""
-        from heupreminder.cli import open_sessions
         from heupreminder.delivery.personal_channels import list_channels
 
         with _clear_errors():
@@ -119,7 +118,6 @@ def register(main: click.Group) -> None:
     def remove_command(person_id: str, name: str, config_path: str | None) -> None:
         """Delete PERSON's own channel NAME (the config's channel of that name, if any,
         is used for them from then on; if there is none, NAME leaves their channels)."""
-        from heupreminder.cli import open_sessions
         from heupreminder.delivery.personal_channels import remove_channel
 
         with _clear_errors():

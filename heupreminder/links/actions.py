@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from heupreminder.config.loader import Settings
 from heupreminder.db.models import PainReport
 from heupreminder.delivery.push import Button
-from heupreminder.web.links import LinkError, link_secret
+from heupreminder.links.signing import LinkError, link_secret
 
 ACTION_PREFIX = "/a/"
 _SALT = "heupreminder.action.v1"

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from heupreminder.schedule import DAY_NAMES, Schedule, ScheduleError, next_due, parse_time
+from heupreminder.timetable.schedule import DAY_NAMES, Schedule, ScheduleError, next_due, parse_time
 
 
 class SummaryAt(NamedTuple):

@@ -15,19 +15,21 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from heupreminder.cli_options import config_option
+from heupreminder.cli.options import config_option
+from heupreminder.cli.sessions import exit_on_config_problems, open_sessions
 from heupreminder.config.loader import ConfigError, Settings, load_settings
 from heupreminder.config.model import parse_duration
 from heupreminder.db.models import Notice, Person, utcnow
+from heupreminder.input_text import InputError
 from heupreminder.pain.records import (
     LOCATIONS,
-    InputError,
     log_checkin,
     log_pain,
     pause_by_hand,
     resume_by_hand,
 )
-from heupreminder.reports.events import ReportRow, event_rows
+from heupreminder.reports.events import event_rows
+from heupreminder.reports.rows import ReportRow
 from heupreminder.status import describe_delivery
 
 
@@ -43,15 +45,10 @@ def _person(settings: Settings, person_id: str | None) -> str:
 @contextmanager
 def _writing(config_path: str | None) -> Iterator[tuple[Settings, Session]]:
     """A transaction that commits only if the command succeeds."""
-    from heupreminder.cli import open_sessions
-
     try:
         settings = load_settings(config_path)
-    except ConfigError as error:  # as every command: the problems, exit 2, no traceback
-        click.echo("heupreminder: the config has problems:", err=True)
-        for problem in error.problems:
-            click.echo(f"  {problem}", err=True)
-        sys.exit(2)
+    except ConfigError as error:
+        exit_on_config_problems(error)
     sessions = open_sessions(settings)
     try:
         with sessions.begin() as session:
@@ -207,8 +204,6 @@ def register(main: click.Group) -> None:
             else:
                 value = tokens.new_api_token(session, person_id, replace=rotate)
         if history:
-            from heupreminder.cli import open_sessions
-
             if revoke:
                 click.echo(f"{person_id}: history link revoked (--history --rotate makes a "
                            "new one)")

@@ -9,38 +9,19 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import click
 
 from heupreminder.catalog import NOT_MEDICAL_ADVICE, describe_catalog, test_message
-from heupreminder.cli_channels import register as register_channel_commands
-from heupreminder.cli_checkins import register as register_checkin_commands
-from heupreminder.cli_options import config_option
-from heupreminder.config.loader import ConfigError, Settings, load_settings, resolve_config_path
+from heupreminder.cli.channels import register as register_channel_commands
+from heupreminder.cli.checkins import register as register_checkin_commands
+from heupreminder.cli.healthcheck import register as register_healthcheck_command
+from heupreminder.cli.options import config_option
+from heupreminder.cli.reports import register as register_report_commands
+from heupreminder.cli.sessions import exit_database_error, exits_on_config_error, open_sessions
+from heupreminder.config.loader import load_settings, resolve_config_path
 from heupreminder.config.starter import STARTER_CONFIG
-from heupreminder.ops.healthcheck import register as register_healthcheck_command
 from heupreminder.ops.logs import setup_logging
-from heupreminder.reports.cli import register as register_report_commands
-from heupreminder.secrets import MASKER
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-def exits_on_config_error(func: Callable[P, R]) -> Callable[P, R]:
-    @wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return func(*args, **kwargs)
-        except ConfigError as exc:
-            click.echo("heupreminder: the config has problems:", err=True)
-            for problem in exc.problems:
-                click.echo(f"  {problem}", err=True)
-            sys.exit(2)
-
-    return wrapper
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -68,7 +49,7 @@ def run(config_path: str | None) -> None:
     try:
         service.run()
     except SQLAlchemyError as exc:
-        _exit_database_error(exc, service.settings)
+        exit_database_error(exc, service.settings)
     except OSError as exc:
         # Typically the web server's port is taken: say so plainly.
         click.echo(f"heupreminder: cannot start: {exc}", err=True)
@@ -115,67 +96,6 @@ def catalog(locale: str) -> None:
     click.echo(NOT_MEDICAL_ADVICE[locale])  # type: ignore[index]
 
 
-# Commands about a configured person that must work before the first `run`.
-# Not preview (it leaves the database alone), import (it adds people itself),
-# export and report (they read what is there).
-ADDS_CONFIGURED_PEOPLE = frozenset({"status", "pain", "done", "skip", "pause", "resume",
-                                    "history", "token"})
-
-
-def open_sessions(settings: Settings, *, add_people: bool | None = None) -> Any:
-    """Sessions on the config's database, migrated.
-
-    The check-in commands and `status` work from the config as soon as it is
-    valid: a person in the config who is not in the database yet (before the
-    first `run`) is added by syncing the config, as `run` would. Once everyone
-    is there, syncing changes stays the service's job (at start and on SIGHUP).
-    `add_people` defaults to whether the running command is one of
-    ADDS_CONFIGURED_PEOPLE. A database that cannot be opened ends the command
-    with one line and exit status 1.
-    """
-    if add_people is None:
-        context = click.get_current_context(silent=True)
-        add_people = context is not None and context.info_name in ADDS_CONFIGURED_PEOPLE
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from heupreminder.db.engine import make_engine, make_sessionmaker
-    from heupreminder.db.migrate import upgrade
-
-    try:
-        engine = make_engine(settings.database_url)
-        upgrade(engine)
-        sessions = make_sessionmaker(engine)
-        if add_people:
-            _add_configured_people(sessions, settings)
-    except (SQLAlchemyError, OSError) as exc:
-        _exit_database_error(exc, settings)
-    return sessions
-
-
-def _add_configured_people(sessions: Any, settings: Settings) -> None:
-    from sqlalchemy import select
-
-    from heupreminder.db.models import Person, utcnow
-    from heupreminder.db.sync import sync_config
-
-    config = settings.config
-    if config.service.manage_people != "config" or not config.people:
-        return
-    with sessions.begin() as session:
-        known = set(session.scalars(select(Person.id)))
-        if any(person.id not in known for person in config.people):
-            sync_config(session, config, utcnow())
-
-
-def _exit_database_error(exc: BaseException, settings: Settings) -> NoReturn:
-    from heupreminder.db.engine import describe_database_error
-
-    message = describe_database_error(exc, settings.masked_database_url,
-                                      settings.database_source)
-    click.echo(f"heupreminder: {MASKER.mask(message)}", err=True)
-    sys.exit(1)
-
-
 @main.command()
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -199,7 +119,7 @@ def status(config_path: str | None, as_json: bool) -> None:
 def send_test(person_id: str, config_path: str | None) -> None:
     """Send a test message to each of a person's channels and report per channel."""
     from heupreminder.delivery.sender import TransportError, send
-    from heupreminder.secrets import install_masker
+    from heupreminder.masking import install_masker
 
     settings = load_settings(config_path)
     install_masker(settings.secrets)
@@ -269,7 +189,7 @@ def db_upgrade(config_path: str | None) -> None:
     try:
         changed = upgrade(make_engine(settings.database_url))
     except (SQLAlchemyError, OSError) as exc:
-        _exit_database_error(exc, settings)
+        exit_database_error(exc, settings)
     click.echo(f"database {'upgraded to' if changed else 'already at'} {head_revision()}")
 
 

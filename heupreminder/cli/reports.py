@@ -22,9 +22,10 @@ from typing import Any, NoReturn
 import click
 from sqlalchemy.orm import Session, sessionmaker
 
-from heupreminder.cli_options import config_option
+from heupreminder.cli.options import config_option
+from heupreminder.cli.sessions import exit_on_config_problems, open_sessions
 from heupreminder.config.loader import ConfigError, load_settings
-from heupreminder.pain.records import InputError
+from heupreminder.input_text import InputError
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
 
@@ -35,12 +36,10 @@ def _fail(message: str) -> NoReturn:
 
 
 def _sessions(config_path: str | None) -> sessionmaker[Session]:
-    from heupreminder.cli import open_sessions
-
     try:
         settings = load_settings(config_path)
     except ConfigError as error:
-        _fail("the config has problems:\n  " + "\n  ".join(error.problems))
+        exit_on_config_problems(error)
     sessions: sessionmaker[Session] = open_sessions(settings)
     return sessions
 

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from heupreminder.config.loader import Settings
 from heupreminder.db.models import HistoryLink, utcnow
-from heupreminder.web.links import link_secret
+from heupreminder.links.signing import link_secret
 
 HISTORY_PREFIX = "/h/"
 _SALT = "heupreminder.history.v1"
