@@ -170,6 +170,8 @@ class Occurrence(Base):
     deadline: Mapped[datetime] = mapped_column(UTCDateTime)  # stale after this: no more tries
     status: Mapped[str] = mapped_column(String(16), default=OccurrenceStatus.PENDING)
     reason: Mapped[str | None] = mapped_column(Text)
+    # Skipped because this pause covered it (the reason keeps the words for people).
+    pause_id: Mapped[int | None] = mapped_column(ForeignKey("pauses.id"))
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # A claim that expired mid-send: a channel may have received it already.

@@ -307,7 +307,8 @@ class Dispatcher:
                 if pause is not None:
                     # Resting: recorded as skipped with the reason, never sent.
                     skipped.append({"id": row.occurrence_id, "status": OccurrenceStatus.SKIPPED,
-                                    "reason": f"paused: {pause.reason}", "finished_at": now,
+                                    "reason": f"paused: {pause.reason}", "pause_id": pause.id,
+                                    "finished_at": now,
                                     "claimed_by": None, "claimed_until": None})
                     log.info("%s/%s: reminder skipped, paused: %s", row.person_id, row.key,
                              pause.reason, extra=extra)
