@@ -21,10 +21,14 @@ from typing import Any
 import apprise
 import platformdirs
 from pydantic import ValidationError
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from heupreminder import console_channel  # noqa: F401 - registers console:// with Apprise
+from heupreminder.config.database_url import (
+    check_database_url,
+    expand_sqlite_home,
+    mask_database_url,
+    parse_database_url,
+)
 from heupreminder.config.model import Config
 from heupreminder.masking import mask_custom_params, secrets_in_url
 
@@ -86,28 +90,11 @@ def default_database_url() -> str:
     return f"sqlite:///{data_dir / 'heupreminder.db'}"
 
 
-def mask_database_url(url: str) -> str:
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparseable database URL>"
-
-
 def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     """Load and check the config at `path`; raise ConfigError listing every problem."""
     config_path = resolve_config_path(path)
     where = str(config_path)
-    try:
-        raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(
-            [f"{where}: no such file (create one with `heupreminder init {where}`)"]
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([f"{where}: cannot read: {exc}"]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{where}: not valid TOML: {exc}"]) from None
-
+    raw = _read_toml(config_path)
     problems: list[str] = []
     config: Config | None = None
     try:
@@ -132,15 +119,7 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
 
     mqtt_url = _resolve_mqtt_url(raw.get("mqtt"), problems, secrets)
 
-    database_url, database_source = _database_url(raw)
-    database_problem = check_database_url(database_url)
-    if database_problem is not None:
-        problems.append(f"{database_source}: {database_problem}")
-    else:
-        database_url = expand_sqlite_home(database_url)
-        password = make_url(database_url).password
-        if password:
-            secrets.add(str(password))
+    database_url, database_source = _resolve_database(raw, problems, secrets)
 
     if config is not None:
         problems.extend(config.pain_problems())  # rules across keys and tables
@@ -155,6 +134,36 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         database_source=database_source,
         mqtt_url=mqtt_url,
     )
+
+
+def _read_toml(config_path: Path) -> dict[str, Any]:
+    """The file's TOML as a dict; ConfigError saying why it cannot be read."""
+    where = str(config_path)
+    try:
+        return tomllib.loads(config_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            [f"{where}: no such file (create one with `heupreminder init {where}`)"]
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{where}: cannot read: {exc}"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{where}: not valid TOML: {exc}"]) from None
+
+
+def _resolve_database(raw: dict[str, Any], problems: list[str],
+                      secrets: set[str]) -> tuple[str, str]:
+    """(URL, where it came from), checked and `~` expanded; its password joins the secrets."""
+    database_url, database_source = _database_url(raw)
+    database_problem = check_database_url(database_url)
+    if database_problem is not None:
+        problems.append(f"{database_source}: {database_problem}")
+        return database_url, database_source
+    database_url = expand_sqlite_home(database_url)
+    password = parse_database_url(database_url).password
+    if password:
+        secrets.add(password)
+    return database_url, database_source
 
 
 def _resolve_mqtt_url(raw: object, problems: list[str], secrets: set[str]) -> str | None:
@@ -188,37 +197,6 @@ def _database_url(raw: dict[str, Any]) -> tuple[str, str]:
     if configured:
         return configured, "service.database"
     return default_database_url(), "the default database"
-
-
-def check_database_url(url: str) -> str | None:
-    """What is wrong with `url` before connecting (syntax, a missing driver), or None."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return ("not a database URL (e.g. sqlite:///path/to.db or "
-                "postgresql+psycopg://user@host/name)")
-    try:
-        dialect = parsed.get_dialect()
-    except NoSuchModuleError:
-        return f"unknown database kind {parsed.drivername!r} (use sqlite or postgresql+psycopg)"
-    try:
-        dialect.import_dbapi()
-    except ImportError as exc:
-        driver = getattr(exc, "name", None) or parsed.get_driver_name()
-        if parsed.get_backend_name() == "postgresql":
-            return (f"the PostgreSQL driver ({driver}) is not installed: "
-                    "pip install 'heupreminder[postgres]'")
-        return f"the database driver {driver!r} is not installed"
-    return None
-
-
-def expand_sqlite_home(url: str) -> str:
-    """`sqlite:///~/x.db` means the file in the home folder, as it does for a shell."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or not (parsed.database or "").startswith("~"):
-        return url
-    expanded = str(Path(parsed.database or "").expanduser())
-    return parsed.set(database=expanded).render_as_string(hide_password=False)
 
 
 def _service_database(raw: dict[str, Any]) -> str | None:

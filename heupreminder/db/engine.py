@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Engine, Result, create_engine, event
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from heupreminder.config.database_url import parse_database_url
 
 
 def make_engine(url: str) -> Engine:
     """An engine tuned for a long-running service on either backend."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
+    database = parse_database_url(url)
+    if database.is_sqlite:
+        if database.sqlite_file is not None:
             # The same file for the folder, the lock and the connection: `~` expanded.
-            parsed = parsed.set(database=str(Path(parsed.database).expanduser()))
-            Path(parsed.database or "").parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, connect_args={"timeout": 30})
+            database.sqlite_file.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(database.with_home_expanded(), connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # pre_ping: a server restart must cost one failed check, not a failed send.

@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy.engine import make_url
+from heupreminder.config.database_url import parse_database_url
 
 try:
     import fcntl
@@ -32,11 +32,8 @@ class SQLiteLock:
     """Held from `acquire()` until `release()` or the end of the process."""
 
     def __init__(self, database_url: str) -> None:
-        url = make_url(database_url)
-        database = url.database if url.get_backend_name() == "sqlite" else None
-        in_memory = not database or database == ":memory:" or database.startswith("file:")
-        self.path = None if in_memory or database is None else Path(
-            f"{Path(database).expanduser()}.lock")
+        database = parse_database_url(database_url).sqlite_file
+        self.path = None if database is None else Path(f"{database}.lock")
         self._file: IO[str] | None = None
 
     def acquire(self) -> None:

@@ -12,6 +12,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from heupreminder.db.backend import backend_of
+
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -34,10 +36,9 @@ def head_revision() -> str | None:
 def backup_sqlite(engine: Engine, revision: str) -> Path | None:
     """Copy a SQLite database aside before migrating it: a person's history is
     in there, and a migration is the one moment the whole schema changes."""
-    database = engine.url.database
-    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+    source = backend_of(engine).sqlite_file
+    if source is None:
         return None
-    source = Path(database)
     target = source.with_name(f"{source.name}.before-{revision}.bak")
     with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
         src.backup(dst)  # consistent even while another process reads
