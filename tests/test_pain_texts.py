@@ -17,7 +17,7 @@ from heupreminder.pain.texts import (
     rested_for,
     resume_message,
 )
-from heupreminder.policy.pain import Decision
+from heupreminder.policy.pain_facts import Decision
 from tests.article import article_runs, word_runs
 
 PAUSES = {

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from heupreminder.catalog import get_entry
-from heupreminder.policy.pain import policy_problems
+from heupreminder.policy.pain_settings import policy_problems
 from heupreminder.timetable.quiet_hours import QuietHours, parse_quiet_hours
 from heupreminder.timetable.schedule import (
     Schedule,

@@ -40,16 +40,9 @@ from heupreminder.pain.texts import (
     rest_message,
     resume_message,
 )
-from heupreminder.policy.pain import (
-    MANUAL,
-    SEVERE_TODAY,
-    Decision,
-    PainPolicy,
-    Pause,
-    Report,
-    evaluate,
-    manual_resume,
-)
+from heupreminder.policy.pain import evaluate, manual_resume
+from heupreminder.policy.pain_facts import MANUAL, SEVERE_TODAY, Decision, Pause, Report
+from heupreminder.policy.pain_settings import PainPolicy
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 from heupreminder.catalog import LOCALES, STOP_IF_IT_HURTS, Locale
-from heupreminder.policy.pain import MANUAL, SEVERE_TODAY, Decision
+from heupreminder.policy.pain_facts import MANUAL, SEVERE_TODAY, Decision
 
 MAX_MESSAGE_CHARS = 600
 

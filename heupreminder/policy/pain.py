@@ -72,149 +72,38 @@ How a caller applies a decision:
 - ``"escalate"``: mark pause ``d.pause_id`` as ``severe=True``; send the care advice and the
   caregiver message as above.
 - ``"resume"``: end pause ``d.pause_id`` and send the resume message.
+
+Where the parts live: the numbers and their check in ``pain_settings``; reports, pauses,
+decisions and their codes in ``pain_facts``; the four rules that fire (severe,
+persisting, worsening, rising) in ``pain_triggers``; this module turns what fired into
+decisions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
-from itertools import pairwise
-from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
-MAX_LEVEL = 10
-
-DecisionAction = Literal["pause", "escalate", "resume"]
-
-# The decision codes, for callers and texts that say why.
-SEVERE = "severe"
-PERSISTING = "persisting"
-WORSENING = "worsening"
-RISING = "rising"
-SEVERE_TODAY = "severe-today"
-SEVERE_WHILE_PAUSED = "severe-while-paused"
-RESTED = "rested"
-MANUAL = "manual"
-
-
-@dataclass(frozen=True)
-class PainPolicy:
-    """The configurable numbers of the policy; invalid combinations raise ``ValueError``.
-
-    Requires ``0 <= resume_level < threshold <= severe_level <= 10``, ``rising_reports >= 2``
-    and positive durations (``policy_problems()`` lists what is wrong, by field name).
-    """
-
-    threshold: int = 4
-    persist_span: timedelta = timedelta(hours=24)
-    rising_reports: int = 3
-    severe_level: int = 7
-    severe_pause_age: timedelta = timedelta(hours=72)
-    resume_level: int = 2
-    min_rest: timedelta = timedelta(hours=48)
-    resume_report_age: timedelta = timedelta(hours=24)
-
-    def __post_init__(self) -> None:
-        problems = policy_problems(self)
-        if self.rising_reports < 2:
-            problems.append(("rising_reports", f"{self.rising_reports} must be at least 2"))
-        if problems:
-            raise ValueError("; ".join(f"{name}: {message}" for name, message in problems))
-
-
-class PolicyNumbers(Protocol):
-    """The numbers ``policy_problems()`` checks (a ``PainPolicy`` or the config's table)."""
-
-    @property
-    def threshold(self) -> int: ...
-    @property
-    def severe_level(self) -> int: ...
-    @property
-    def resume_level(self) -> int: ...
-    @property
-    def persist_span(self) -> timedelta: ...
-    @property
-    def severe_pause_age(self) -> timedelta: ...
-    @property
-    def min_rest(self) -> timedelta: ...
-    @property
-    def resume_report_age(self) -> timedelta: ...
-
-
-def policy_problems(policy: PolicyNumbers) -> list[tuple[str, str]]:
-    """``(field, message)`` for every rule the numbers break; empty when they can be used.
-
-    The config check calls this too, so ``check-config`` and the policy agree.
-    """
-    problems: list[tuple[str, str]] = []
-    if not 0 <= policy.resume_level < policy.threshold:
-        problems.append(("resume_level", f"{policy.resume_level} must be at least 0 and below "
-                         f"threshold ({policy.threshold})"))
-    if not policy.threshold <= policy.severe_level <= MAX_LEVEL:
-        problems.append(("severe_level", f"{policy.severe_level} must be at least threshold "
-                         f"({policy.threshold}) and at most {MAX_LEVEL}"))
-    if not 1 <= policy.threshold <= MAX_LEVEL:
-        problems.append(("threshold", f"{policy.threshold} must be between 1 and {MAX_LEVEL}"))
-    for name in ("persist_span", "severe_pause_age", "min_rest", "resume_report_age"):
-        if getattr(policy, name) <= timedelta(0):
-            problems.append((name, "must be longer than 0"))
-    return problems
-
-
-@dataclass(frozen=True)
-class Report:
-    """One pain report: ``at`` is timezone-aware, ``level`` 0..10, ``routine`` the key of an
-    exercise routine it came with (``None`` otherwise, also for supplements and tips)."""
-
-    id: int
-    at: datetime
-    level: int
-    routine: str | None = None
-
-
-@dataclass(frozen=True)
-class Pause:
-    """An active pause of one routine (``scope`` = its key) or of all exercise routines.
-
-    ``until`` is set for a pause that ends by itself (rest today); such a pause is not
-    lasting: it covers no trigger and is not resumed or escalated by the policy.
-    """
-
-    id: int
-    scope: str | None
-    since: datetime
-    severe: bool = False
-    until: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Decision:
-    """Something to apply now; see the module docstring for how.
-
-    ``reason`` is one English sentence for history and status output; ``report_ids`` are the
-    reports that triggered it; ``pause_id`` names the pause an escalate or resume is about;
-    ``paused_for`` is how long that pause has lasted (real time), for texts that say so;
-    ``until`` is when a new pause ends by itself (rest today).
-    """
-
-    action: DecisionAction
-    scope: str | None
-    code: str
-    reason: str
-    report_ids: tuple[int, ...]
-    pause_id: int | None = None
-    advise_care: bool = False
-    notify_caregiver: bool = False
-    paused_for: timedelta | None = None
-    until: datetime | None = None
-
-
-@dataclass(frozen=True)
-class _Trigger:
-    code: str
-    reason: str
-    reports: tuple[Report, ...]
+from heupreminder.policy.pain_facts import (
+    MANUAL,
+    RESTED,
+    SEVERE,
+    SEVERE_TODAY,
+    SEVERE_WHILE_PAUSED,
+    Decision,
+    Pause,
+    Report,
+    as_utc,
+    check_aware,
+    ids_text,
+    local_date,
+    scope_text,
+    whole_hours,
+)
+from heupreminder.policy.pain_settings import MAX_LEVEL, PainPolicy
+from heupreminder.policy.pain_triggers import Trigger, find_triggers
 
 
 def evaluate(
@@ -235,17 +124,17 @@ def evaluate(
     one escalation. Raises ``ValueError`` for a naive
     ``now`` or report time, or a level outside 0..10.
     """
-    _check_aware(now, "now")
+    check_aware(now, "now")
     for report in reports:
-        _check_aware(report.at, f"report {report.id} time")
+        check_aware(report.at, f"report {report.id} time")
         if not 0 <= report.level <= MAX_LEVEL:
             raise ValueError(f"report {report.id}: pain level {report.level} is not in 0..10")
     # Elapsed times are real times: subtracting two datetimes that share a tzinfo would
     # use wall-clock time and be an hour off across a DST change.
     now = now.astimezone(UTC)
-    cutoff = None if last_resume is None else _utc(last_resume, "last_resume")
-    pauses = [replace(p, since=_utc(p.since, f"pause {p.id} start"),
-                      until=None if p.until is None else _utc(p.until, f"pause {p.id} end"))
+    cutoff = None if last_resume is None else as_utc(last_resume, "last_resume")
+    pauses = [replace(p, since=as_utc(p.since, f"pause {p.id} start"),
+                      until=None if p.until is None else as_utc(p.until, f"pause {p.id} end"))
               for p in pauses]
     known = sorted(
         (r for r in (replace(r, at=r.at.astimezone(UTC)) for r in reports) if r.at <= now),
@@ -262,7 +151,7 @@ def evaluate(
     staying = lasting
 
     fresh = [r for r in known if cutoff is None or r.at > cutoff]
-    triggers = _triggers(fresh, policy, tz)
+    triggers = find_triggers(fresh, policy, tz)
     if triggers:
         outcome = _pause_or_escalate(triggers, staying, policy, now)
         if outcome is not None:
@@ -279,13 +168,14 @@ def evaluate(
 
 def manual_resume(pause: Pause, now: datetime, by: str) -> Decision:
     """A resume decision for ``pause``, made by hand by ``by`` (a name, ``"cli"``, ...)."""
-    rested = _utc(now, "now") - _utc(pause.since, f"pause {pause.id} start")
+    rested = as_utc(now, "now") - as_utc(pause.since, f"pause {pause.id} start")
     who = by.strip() or "someone"
     return Decision(
         action="resume",
         scope=pause.scope,
         code=MANUAL,
-        reason=f"{_scope(pause.scope)} resumed by hand by {who} after {_hours(rested)} h",
+        reason=(f"{scope_text(pause.scope)} resumed by hand by {who} after "
+                f"{whole_hours(rested)} h"),
         report_ids=(),
         pause_id=pause.id,
         paused_for=rested,
@@ -305,85 +195,15 @@ def _resume(pause: Pause, known: Sequence[Report], policy: PainPolicy,
         action="resume",
         scope=pause.scope,
         code=RESTED,
-        reason=f"{_scope(pause.scope)} rested for {_hours(rested)} h and the latest pain "
-        f"was {latest.level}/10 (report {latest.id}, {_hours(now - latest.at)} h ago)",
+        reason=f"{scope_text(pause.scope)} rested for {whole_hours(rested)} h and the latest "
+        f"pain was {latest.level}/10 (report {latest.id}, {whole_hours(now - latest.at)} h ago)",
         report_ids=(latest.id,),
         pause_id=pause.id,
         paused_for=rested,
     )
 
 
-def _triggers(reports: Sequence[Report], policy: PainPolicy, tz: ZoneInfo) -> list[_Trigger]:
-    """The rules that fire on ``reports`` (fresh, sorted), most serious first."""
-    fired = [_severe(reports, policy, tz), _persisting(reports, policy),
-             _worsening(reports, policy, tz), _rising(reports, policy)]
-    return [t for t in fired if t is not None]
-
-
-def _severe(reports: Sequence[Report], policy: PainPolicy, tz: ZoneInfo) -> _Trigger | None:
-    severe = [r for r in reports if r.level >= policy.severe_level]
-    days = {_local_date(r, tz) for r in severe}
-    if len(days) < 2:
-        return None
-    return _Trigger(
-        SEVERE,
-        f"severe pain ({policy.severe_level}/10 or more) reported on {len(days)} "
-        f"different days{_ids(severe)}",
-        tuple(severe),
-    )
-
-
-def _persisting(reports: Sequence[Report], policy: PainPolicy) -> _Trigger | None:
-    run: list[Report] = []
-    for report in reversed(reports):
-        if report.level < policy.threshold:
-            break
-        run.insert(0, report)
-    if len(run) < 2 or run[-1].at - run[0].at < policy.persist_span:
-        return None
-    lowest = min(r.level for r in run)
-    return _Trigger(
-        PERSISTING,
-        f"pain {lowest}/10 or more reported {len(run)} times over "
-        f"{_hours(run[-1].at - run[0].at)} h{_ids(run)}",
-        tuple(run),
-    )
-
-
-def _worsening(reports: Sequence[Report], policy: PainPolicy,
-               tz: ZoneInfo) -> _Trigger | None:
-    if not reports or reports[-1].level < policy.threshold:
-        return None
-    latest = reports[-1]
-    day_before = _local_date(latest, tz) - timedelta(days=1)
-    before = [r for r in reports if _local_date(r, tz) == day_before]
-    if not before or before[-1].level <= policy.resume_level:
-        return None
-    evening = before[-1]
-    if latest.level <= evening.level:
-        return None
-    return _Trigger(
-        WORSENING,
-        f"pain rose from {evening.level}/10 the day before to {latest.level}/10"
-        f"{_ids((evening, latest))}",
-        (evening, latest),
-    )
-
-
-def _rising(reports: Sequence[Report], policy: PainPolicy) -> _Trigger | None:
-    last = reports[-policy.rising_reports:]
-    if (len(last) < policy.rising_reports or last[-1].level < policy.threshold
-            or not all(a.level < b.level for a, b in pairwise(last))):
-        return None
-    levels = ", ".join(str(r.level) for r in last)
-    return _Trigger(
-        RISING,
-        f"pain rose over {len(last)} reports ({levels}/10){_ids(last)}",
-        tuple(last),
-    )
-
-
-def _pause_or_escalate(triggers: Sequence[_Trigger], pauses: Sequence[Pause],
+def _pause_or_escalate(triggers: Sequence[Trigger], pauses: Sequence[Pause],
                        policy: PainPolicy, now: datetime) -> Decision | None:
     """A new pause for the first trigger, unless a lasting pause already covers it."""
     first = triggers[0]
@@ -415,10 +235,11 @@ def _severe_while_paused(known: Sequence[Report], pauses: Sequence[Pause],
                 and r.at - pause.since >= policy.severe_pause_age]
         if late:
             worst = max(r.level for r in late)
+            into = whole_hours(late[0].at - pause.since)
             return Decision(
                 "escalate", pause.scope, SEVERE_WHILE_PAUSED,
-                f"pain up to {worst}/10 reported from {_hours(late[0].at - pause.since)} h "
-                f"into the pause of {_scope(pause.scope)}{_ids(late)}",
+                f"pain up to {worst}/10 reported from {into} h "
+                f"into the pause of {scope_text(pause.scope)}{ids_text(late)}",
                 tuple(r.id for r in late),
                 pause_id=pause.id, advise_care=True, notify_caregiver=True,
                 paused_for=now - pause.since,
@@ -432,13 +253,13 @@ def _severe_today(reports: Sequence[Report], lasting: Sequence[Pause], policy: P
     today = now.astimezone(tz).date()
     paused = {p.scope for p in lasting}
     severe = [r for r in reports if r.level >= policy.severe_level
-              and _local_date(r, tz) == today and r.routine not in paused]
+              and local_date(r, tz) == today and r.routine not in paused]
     if not severe:
         return None
     worst = max(r.level for r in severe)
     return Decision(
         "pause", None, SEVERE_TODAY,
-        f"severe pain ({worst}/10) reported today{_ids(severe)}: exercises rest until "
+        f"severe pain ({worst}/10) reported today{ids_text(severe)}: exercises rest until "
         "the end of the day",
         tuple(r.id for r in severe),
         until=_next_midnight(today, tz),
@@ -449,10 +270,6 @@ def _next_midnight(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
 
 
-def _local_date(report: Report, tz: ZoneInfo) -> date:
-    return report.at.astimezone(tz).date()
-
-
 def _pick_order(pause: Pause) -> tuple[bool, datetime, int]:
     """All-routines pauses first, then the oldest."""
     return (pause.scope is not None, pause.since, pause.id)
@@ -460,26 +277,3 @@ def _pick_order(pause: Pause) -> tuple[bool, datetime, int]:
 
 def _pick(pauses: Sequence[Pause]) -> Pause:
     return min(pauses, key=_pick_order)
-
-
-def _check_aware(moment: datetime, what: str) -> None:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"{what} must be timezone-aware, got {moment.isoformat()}")
-
-
-def _utc(moment: datetime, what: str) -> datetime:
-    _check_aware(moment, what)
-    return moment.astimezone(UTC)
-
-
-def _hours(span: timedelta) -> int:
-    return int(span.total_seconds() // 3600)
-
-
-def _ids(reports: Sequence[Report]) -> str:
-    word = "report" if len(reports) == 1 else "reports"
-    return f" ({word} {', '.join(str(r.id) for r in reports)})"
-
-
-def _scope(scope: str | None) -> str:
-    return "all exercise routines" if scope is None else repr(scope)
