@@ -93,6 +93,8 @@ MAIN_LOOP_SECONDS = 0.5
 
 
 class Service:
+    """One running heupreminder: builds the parts below from the config and runs them."""
+
     def __init__(self, config_path: str | os.PathLike[str] | None) -> None:
         self.config_path = config_path
         self._settings = load_settings(config_path)  # ConfigError propagates to the CLI
@@ -122,6 +124,7 @@ class Service:
 
     @property
     def settings(self) -> Settings:
+        """The config in force (replaced whole on a successful reload)."""
         return self._settings
 
     def _sqlite_database(self) -> Path | None:
