@@ -9,7 +9,7 @@ Contracts:
   ``pain.records.log_checkin``), and ``["pain", person, level, once]`` logs one
   pain report, where ``once`` is a one-time value like the pain form's
   ``submission``: the same button pressed twice records one report.
-- Tokens are signed with the shared link key (``web.links.link_secret``) under a
+- Tokens are signed with the shared link key (``links.signing.link_secret``) under a
   salt of their own, so they are neither check-in links nor history tokens, and
   they expire after ``[service] link_lifetime`` like the one-tap links.
 - Buttons exist only with a ``public_url`` (a phone must reach them); without

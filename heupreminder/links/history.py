@@ -3,7 +3,7 @@
 Contracts:
 
 - A history token is ``[person id, nonce]`` signed with the shared link key
-  (``web.links.link_secret``) under its own salt, so it is no check-in link and
+  (``links.signing.link_secret``) under its own salt, so it is no check-in link and
   no API token: it can only open ``/h/<token>`` and its chart. It does not expire
   with time (people bookmark it); it ends when the person's nonce changes.
 - The nonce lives in ``history_links`` (one row per person), created on first

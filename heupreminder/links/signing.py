@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from weakref import WeakKeyDictionary
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
@@ -37,8 +38,21 @@ class LinkTarget:
     occurrence_id: int | None  # None: the person's general check-in page
 
 
+# The key never changes once made, so each process reads it once per database
+# (per session factory) instead of once per link; weak, so a closed factory's goes.
+_SECRETS: WeakKeyDictionary[sessionmaker[Session], str] = WeakKeyDictionary()
+
+
 def link_secret(sessions: sessionmaker[Session]) -> str:
-    """The signing key, created once and shared through the database."""
+    """The signing key, created once and shared through the database, read once per process."""
+    secret = _SECRETS.get(sessions)
+    if secret is None:
+        secret = _SECRETS[sessions] = _stored_secret(sessions)
+    return secret
+
+
+def _stored_secret(sessions: sessionmaker[Session]) -> str:
+    """The key from the database, made there first if no process has made it yet."""
     with sessions() as session:
         value = session.scalar(select(ServiceState.value).where(ServiceState.key == _SECRET_KEY))
     if value:

@@ -20,8 +20,8 @@ from werkzeug.wrappers import Response
 
 from heupreminder.db.models import Occurrence, Person
 from heupreminder.input_text import InputError
-from heupreminder.links.actions import ActionSigner, Answer, PainAnswer
-from heupreminder.links.signing import LinkError, link_secret
+from heupreminder.links.actions import Answer, PainAnswer
+from heupreminder.links.signing import LinkError
 from heupreminder.pain.records import log_checkin, log_pain
 from heupreminder.web.context import WebContext
 
@@ -46,8 +46,7 @@ def act(token: str) -> Response:
         response = _text(429, "too many failed attempts; try again later")
         response.headers["Retry-After"] = str(wait)
         return response
-    signer = ActionSigner(link_secret(context.sessions),
-                          context.settings().config.service.link_lifetime)
+    signer = context.link_keys.actions(context.settings().config.service.link_lifetime)
     try:
         target = signer.read(token)
         with context.sessions.begin() as session:

@@ -35,8 +35,7 @@ from werkzeug.wrappers import Response
 
 from heupreminder.db.models import Person, Routine
 from heupreminder.delivery.messages import compose
-from heupreminder.links.history import HistoryLinkError, read_history_token
-from heupreminder.links.signing import link_secret
+from heupreminder.links.history import HistoryLinkError
 from heupreminder.preview import PreviewRow, preview_in
 from heupreminder.web.context import WebContext
 
@@ -92,7 +91,7 @@ def feed(token: str) -> Response:
 
 def _person(session: Session, token: str) -> Person:
     """The token's person; HistoryLinkError unless the token is good and the person active."""
-    person_id = read_history_token(session, link_secret(_context().sessions), token)
+    person_id = _context().link_keys.history_person(session, token)
     person = session.get(Person, person_id)
     if person is None or not person.active:
         raise HistoryLinkError(person_id)

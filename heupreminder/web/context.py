@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from heupreminder.config.loader import Settings
 from heupreminder.db.models import utcnow
+from heupreminder.links.keys import LinkKeys
 from heupreminder.web.auth_failures import FailureLimiter
 
 
@@ -23,3 +24,8 @@ class WebContext:
         default=lambda: (True, {}))
     # Failed logins per client address (API tokens, check-in and history links).
     auth_failures: FailureLimiter = field(default_factory=FailureLimiter)
+    # The link signers, on a key read once per process (not once per request).
+    link_keys: LinkKeys = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.link_keys = LinkKeys(self.sessions)

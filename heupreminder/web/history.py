@@ -31,8 +31,7 @@ from werkzeug.wrappers import Response
 from heupreminder.catalog import NOT_MEDICAL_ADVICE
 from heupreminder.db.models import Person, Routine
 from heupreminder.delivery.messages import routine_title
-from heupreminder.links.history import HistoryLinkError, read_history_token
-from heupreminder.links.signing import link_secret
+from heupreminder.links.history import HistoryLinkError
 from heupreminder.reports.chart import chart_data, render_chart
 from heupreminder.reports.events import event_rows
 from heupreminder.reports.page_texts import history_texts
@@ -55,7 +54,7 @@ def _context() -> WebContext:
 
 def _person(session: Session, token: str) -> Person:
     """The token's person; HistoryLinkError unless the token is good and the person active."""
-    person_id = read_history_token(session, link_secret(_context().sessions), token)
+    person_id = _context().link_keys.history_person(session, token)
     person = session.get(Person, person_id)
     if person is None or not person.active:
         raise HistoryLinkError(person_id)

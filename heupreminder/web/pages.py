@@ -18,7 +18,7 @@ from heupreminder.db.models import Occurrence, Person
 from heupreminder.delivery.messages import routine_title
 from heupreminder.input_text import InputError
 from heupreminder.links.history import history_token
-from heupreminder.links.signing import LinkError, LinkSigner, LinkTarget, link_secret
+from heupreminder.links.signing import LinkError, LinkTarget
 from heupreminder.pain.records import LOCATIONS, log_checkin, log_pain
 from heupreminder.web.context import WebContext
 from heupreminder.web.texts import page_texts
@@ -35,7 +35,7 @@ def _read(token: str) -> LinkTarget:
     context = _context()
     lifetime = context.settings().config.service.link_lifetime
     try:
-        return LinkSigner(link_secret(context.sessions), lifetime).read(token)
+        return context.link_keys.checkin(lifetime).read(token)
     except LinkError as error:
         if not error.expired:  # an old link is a person's, a forged one is a guess
             context.auth_failures.failed(request.remote_addr or "unknown",
