@@ -1,11 +1,11 @@
 """What would be sent when: the next days of reminders, computed, never sent.
 
-The preview walks each active routine from its `next_due_at` with the same
-schedule rule (`schedule.next_due`) and the same decisions as the dispatcher
-(`timetable.quiet_hours.after_quiet_hours`, catch-up after downtime, skipping when quiet
-hours last until the next reminder, pauses), so what it lists is what the
-service sends, at the same times. Reminders already waiting in the database
-(held until quiet hours end) are listed too.
+The preview walks each active routine from its `next_due_at` with the
+dispatcher's own occurrence rule (`timetable.occurrences.walk`: the schedule,
+catch-up after downtime, quiet hours holding a reminder or skipping it when
+they last until the next one) and leaves out what a pause covers, so what it
+lists is what the service sends, at the same times. Reminders already waiting
+in the database (held until quiet hours end) are listed too.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from heupreminder.db.models import Occurrence, OccurrenceStatus, Person, Routine
 from heupreminder.db.sync import sync_config
 from heupreminder.delivery.messages import compose
 from heupreminder.pain.records import pause_covering
-from heupreminder.timetable.quiet_hours import QuietHours, after_quiet_hours
-from heupreminder.timetable.schedule import Schedule, ScheduleError, next_due
+from heupreminder.timetable.occurrences import Verdict, walk
+from heupreminder.timetable.quiet_hours import QuietHours
+from heupreminder.timetable.schedule import Schedule, ScheduleError
 
 
 @dataclass(frozen=True)
@@ -85,8 +86,8 @@ def preview_in(session: Session, settings: Settings, now: datetime, *, days: int
             zone = ZoneInfo(owner.timezone)
         except (ScheduleError, ValueError, KeyError):
             continue  # the dispatcher sets such a routine aside; it sends nothing
-        for due, send_at in _walk(schedule, zone, owner.quiet_hours, routine.next_due_at,
-                                  now, end, catch_up):
+        for due, send_at in _sent_between(schedule, zone, owner.quiet_hours,
+                                          routine.next_due_at, now, end, catch_up):
             if pause_covering(session, routine, max(send_at, now)) is None:
                 rows.append(_row(routine, owner, zone, due, send_at, now))
 
@@ -107,22 +108,16 @@ def preview_in(session: Session, settings: Settings, now: datetime, *, days: int
     return rows
 
 
-def _walk(schedule: Schedule, zone: ZoneInfo, quiet_hours: QuietHours | None, next_due_at: datetime,
-          now: datetime, end: datetime, catch_up: timedelta) -> Iterator[tuple[datetime, datetime]]:
-    """(due, send_at) of each occurrence the dispatcher will send, as in its `_advance`."""
-    due = next_due_at
-    following = next_due(schedule, zone, due)
-    while following <= now:
-        # Downtime: only the newest past occurrence can still go out.
-        due, following = following, next_due(schedule, zone, following)
-    while due < end:
-        late = now - due
-        if late <= catch_up:  # beyond catch_up: recorded as missed, not sent
-            send_at = after_quiet_hours(due, zone, quiet_hours)
-            # Quiet hours lasting until the next reminder: recorded as skipped.
-            if send_at < following and max(send_at, now) < end:
-                yield due, send_at
-        due, following = following, next_due(schedule, zone, following)
+def _sent_between(schedule: Schedule, zone: ZoneInfo, quiet_hours: QuietHours | None,
+                  next_due_at: datetime, now: datetime, end: datetime,
+                  catch_up: timedelta) -> Iterator[tuple[datetime, datetime]]:
+    """(due, send_at) of each occurrence due before `end` that the dispatcher will
+    send before `end` (the missed and skipped ones are left out)."""
+    for occurrence in walk(schedule, zone, quiet_hours, next_due_at, catch_up, now):
+        if occurrence.due >= end:
+            return
+        if occurrence.verdict is Verdict.SEND and max(occurrence.send_at, now) < end:
+            yield occurrence.due, occurrence.send_at
 
 
 def _row(routine: Routine, owner: Person, zone: ZoneInfo, due: datetime, send_at: datetime,

@@ -59,8 +59,8 @@ from heupreminder.links.signing import LinkSigner, LinkTarget, checkin_url, link
 from heupreminder.ops import metrics
 from heupreminder.pain.records import active_pauses_by_person, covering
 from heupreminder.reports.weekly import outgoing_summary
-from heupreminder.timetable.quiet_hours import QuietHours, after_quiet_hours
-from heupreminder.timetable.schedule import Schedule, cached_schedule, next_due
+from heupreminder.timetable.occurrences import PlannedOccurrence, Verdict, step
+from heupreminder.timetable.schedule import cached_schedule
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +74,6 @@ DELIVERIES = cast(Table, Delivery.__table__)
 BATCH = 500
 # Waits between tries of one channel; the occurrence's deadline cuts it short.
 BACKOFF_SECONDS = (2.0, 5.0, 15.0, 30.0, 60.0)
-# After very long downtime, stop recording every missed occurrence one by one.
-MAX_MISSED_ROWS = 100
 
 
 class Dispatcher:
@@ -130,8 +128,8 @@ class Dispatcher:
                 try:
                     schedule = cached_schedule(row.schedule)
                     zone = ZoneInfo(row.timezone)  # ZoneInfo caches its instances
-                    following, new = _occurrences_for(
-                        row.id, row.next_due_at, schedule, zone, row.quiet_hours, catch_up, now)
+                    planned, following = step(schedule, zone, row.quiet_hours,
+                                              row.next_due_at, catch_up, now)
                 except (ValueError, KeyError) as exc:
                     # Quarantine: a bad row must not crash-loop the service.
                     log.error("routine %s/%s cannot be scheduled and is set aside: %s",
@@ -140,7 +138,7 @@ class Dispatcher:
                     advanced.append((row.id, None))
                     continue
                 advanced.append((row.id, following))
-                occurrences.extend(new)
+                occurrences.extend(_occurrence_rows(row.id, planned, now))
             _advance_routines(session, advanced)
             if occurrences:
                 session.execute(self._insert_ignoring_duplicates(), occurrences)
@@ -709,50 +707,21 @@ def _advance_routines(session: Session, following: list[tuple[int, datetime | No
                         .values(next_due_at=when))
 
 
-def _occurrences_for(
-    routine_id: int, original_due: datetime, schedule: Schedule, zone: ZoneInfo,
-    quiet_hours: QuietHours | None, catch_up: timedelta, now: datetime,
-) -> tuple[datetime, list[dict[str, object]]]:
-    """The routine's next due time after `now`, and the occurrence rows to write.
-
-    After downtime every occurrence but the newest is missed; the newest goes
-    out if it is at most `catch_up` late, else it is missed too: a recurring
-    routine gets at most one catch-up, and never at the wrong time of day.
-    """
-    due, missed = original_due, []
-    following = next_due(schedule, zone, due)
-    while following <= now:
-        missed.append(due)
-        due, following = following, next_due(schedule, zone, following)
-    rows = [_final(routine_id, d, OccurrenceStatus.MISSED,
-                   "not sent: the service was not running at the time", now)
-            for d in missed[-MAX_MISSED_ROWS:]]
-    send_at = after_quiet_hours(due, zone, quiet_hours)
-    if now - due > catch_up:
-        rows.append(_final(routine_id, due, OccurrenceStatus.MISSED,
-                           f"not sent: found {_minutes(now - due)} late, "
-                           f"beyond catch_up ({_minutes(catch_up)})", now))
-    elif send_at >= following:
-        rows.append(_final(routine_id, due, OccurrenceStatus.SKIPPED,
-                           "quiet hours last until the next reminder", now))
-    else:
-        rows.append({"routine_id": routine_id, "due_at": due, "send_at": send_at,
-                     "deadline": max(due, send_at) + catch_up,
-                     "status": OccurrenceStatus.PENDING, "outcome_unknown": False,
-                     "created_at": now, "finished_at": None,
-                     "reason": "held until quiet hours end" if send_at > due else None})
-    return following, rows
+# What the occurrence rule's verdict is recorded as.
+_STATUS_OF_VERDICT = {Verdict.SEND: OccurrenceStatus.PENDING,
+                      Verdict.MISSED: OccurrenceStatus.MISSED,
+                      Verdict.SKIPPED: OccurrenceStatus.SKIPPED}
 
 
-def _final(routine_id: int, due: datetime, status: OccurrenceStatus, reason: str,
-           now: datetime) -> dict[str, object]:
-    return {"routine_id": routine_id, "due_at": due, "send_at": due, "deadline": due,
-            "status": status, "reason": reason, "finished_at": now, "created_at": now,
-            "outcome_unknown": False}
-
-
-def _minutes(delta: timedelta) -> str:
-    return f"{int(delta.total_seconds() // 60)} min"
+def _occurrence_rows(routine_id: int, planned: list[PlannedOccurrence],
+                     now: datetime) -> list[dict[str, object]]:
+    """The occurrence rows to write for what the rule decided: pending, or final."""
+    return [{"routine_id": routine_id, "due_at": occurrence.due,
+             "send_at": occurrence.send_at, "deadline": occurrence.deadline,
+             "status": _STATUS_OF_VERDICT[occurrence.verdict], "reason": occurrence.reason,
+             "outcome_unknown": False, "created_at": now,
+             "finished_at": None if occurrence.verdict is Verdict.SEND else now}
+            for occurrence in planned]
 
 
 # A finished send, for the log: the job, (what, status), the log line's extra fields.
