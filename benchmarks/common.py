@@ -1,4 +1,5 @@
-"""Shared helpers: /proc measurements, the machine's description, databases, the receiver."""
+"""Shared helpers: /proc measurements, child processes, the machine's description,
+databases, the receiver, and `check` (a figure against its target)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ import time
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -127,6 +129,28 @@ def bench_env(product: Path | None) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(paths)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
+
+
+def log(message: str) -> None:
+    """A timestamped progress line on stderr (stdout is for results)."""
+    print(f"[{datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
+
+
+class ChildContext(Protocol):
+    """What `child` needs of a scenario's context: where to run, which product."""
+
+    workdir: Path
+    product: Path | None
+
+
+def child(args: list[str], ctx: ChildContext, timeout: float) -> dict[str, Any]:
+    """Run `python -m ...` with the product first on the path; return its last JSON line."""
+    result = subprocess.run([PYTHON, "-m", *args], cwd=ctx.workdir, env=bench_env(ctx.product),
+                            capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(args[:1])} failed ({result.returncode}):\n"
+                           f"{result.stderr[-3000:]}")
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
 
 
 # -- the receiver ----------------------------------------------------------------
@@ -321,3 +345,30 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     ordered = sorted(values)
     rank = max(1, min(len(ordered), math.ceil(q / 100 * len(ordered))))
     return ordered[rank - 1]
+
+
+def check(db: str, scenario: str, metric: str, measured: float | None, target: float,
+          *, at_most: bool, unit: str, note: str = "", failed: str | None = None,
+          ) -> dict[str, Any]:
+    """One row of the targets table: the figure against its target, and by how much."""
+    row: dict[str, Any] = {"db": db, "scenario": scenario, "metric": metric,
+                           "target": target, "at_most": at_most, "unit": unit,
+                           "measured": measured, "note": note}
+    if failed:
+        row.update(status="FAIL", margin=failed)
+        return row
+    if measured is None:
+        row.update(status="NOT MEASURED", margin="no figure")
+        return row
+    ok = measured <= target if at_most else measured >= target
+    u = f" {unit}" if unit else ""
+    if at_most:
+        ratio = measured / target if target else math.inf
+        margin = (f"{target - measured:.3g}{u} to spare" if ok else
+                  f"over by {measured - target:.3g}{u} ({ratio:.1f}x the target)")
+    else:
+        ratio = target / measured if measured else math.inf
+        margin = (f"{measured - target:.3g}{u} above" if ok else
+                  f"short by {target - measured:.3g}{u} (needs {ratio:.1f}x more)")
+    row.update(status="PASS" if ok else "FAIL", margin=margin)
+    return row

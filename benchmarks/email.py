@@ -40,7 +40,7 @@ from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from benchmarks.common import PYTHON, REPO_DIR, Receiver, bench_env
+from benchmarks.common import PYTHON, REPO_DIR, Receiver, bench_env, check, child
 from benchmarks.receiver import HttpProtocol, Inbox
 
 # Burst sizes for email (the naive script sends ~50/s: 1,000 takes it 20 s).
@@ -237,8 +237,6 @@ def send_all(messages: list[EmailMessage], host: str, port: int,
 
 def burst_limit(ctx: Any, url: str, n: int) -> dict[str, Any]:
     """The one-connection limit (the ratio's reference), with the 8-connection one in it."""
-    from benchmarks.run import child
-
     results = {}
     for connections in (1, ctx.workers):
         ctx.receiver.reset()
@@ -258,9 +256,7 @@ def burst_limit(ctx: Any, url: str, n: int) -> dict[str, Any]:
 
 
 def targets(db: str, label: str, burst: dict[str, Any], scope: str) -> list[dict[str, Any]]:
-    """The email burst's own targets (run.evaluate checks delivery for every burst)."""
-    from benchmarks.run import check
-
+    """The email burst's own targets (targets.evaluate checks delivery for every burst)."""
     rows = []
     if "ratio_to_limit" in burst:
         rows.append(check(db, label, "throughput / smtplib, 1 connection",

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
+
+from benchmarks.targets import evaluate
 
 
 def _num(value: Any, digits: int = 2, suffix: str = "") -> str:
@@ -105,52 +108,7 @@ def _burst(doc: dict[str, Any]) -> list[str]:
     rows = []
     for db, res in doc["results"].items():
         for b in res.get("burst", []):
-            n = b["reminders"]
-            where = f"{db} {b.get('channel', 'json')}"  # the burst's channel since ntfy came
-            if "error" in b:
-                rows.append([where, _num(n), "error: " + b["error"][:80]] + [""] * 10)
-                continue
-            for name in ("heupreminder", "naive", "limit"):
-                c = b.get(name)
-                if not c:
-                    continue
-                if name == "limit":
-                    # email: smtplib over 1 connection, then over as many as send workers
-                    for limit in (c, *([c["more_connections"]] if "more_connections" in c
-                                      else [])):
-                        label = (f"smtplib, {limit['concurrency']} connection(s)"
-                                 if b.get("channel") == "email" else "plain-HTTP limit")
-                        rows.append([where, _num(n), label,
-                                     f"{_num(limit['posts'])} ({limit['errors']} errors)", "–",
-                                     _num(limit["seconds"]) + " s (from first request)", "–",
-                                     "–", "–", _num(limit["per_second"], 0) + "/s",
-                                     _num(limit["cpu_ms_per_reminder"], 3) + " ms", "–",
-                                     _num(b.get("load_average_before"))])
-                    continue
-                rec = c["receiver"]
-                late = c.get("service_record") or rec
-                label = "heupreminder" if name == "heupreminder" else "naive APScheduler"
-                delivered = f"{_num(rec['delivered'])}" + (" (timed out)" if c.get("timed_out")
-                                                           else "")
-                first = rec.get("first_after_due_seconds")  # not in results before it was added
-                rows.append([where, _num(n), label, delivered,
-                             _num(first) + " s" if first is not None else "–",
-                             _num(rec["last_after_due_seconds"]) + " s",
-                             _num(late["lateness_p50"]) + " s", _num(late["lateness_p99"]) + " s",
-                             _num(late["lateness_max"]) + " s",
-                             _num(rec["per_second"], 0) + "/s",
-                             _num(c.get("cpu_ms_per_reminder"), 3) + " ms" + (
-                                 f" (+ server {_num(c['postgres_cpu_ms_per_reminder'], 3)} ms)"
-                                 if "postgres_cpu_ms_per_reminder" in c else ""),
-                             _num(c.get("peak_rss_mib"), 0) + " MiB",
-                             _num(b.get("load_average_before"))])
-            ratios = []
-            if "ratio_to_limit" in b:
-                ratios.append(f"{b['ratio_to_limit']:.3f}× the limit")
-            if "ratio_to_naive" in b:
-                ratios.append(f"{b['ratio_to_naive']:.2f}× naive")
-            if ratios:
-                rows.append([where, _num(n), "**ratio**", "; ".join(ratios)] + [""] * 9)
+            rows += _burst_rows(f"{db} {b.get('channel', 'json')}", b)
     return ["## 2–3. Morning burst: all due at the same instant", "",
             "Every contender delivers the same reminders to the same loopback receiver "
             "through one channel, json:// or ntfy:// (next to the database's name; naive: "
@@ -170,6 +128,68 @@ def _burst(doc: dict[str, Any]) -> list[str]:
             "the database server's CPU in the same window (it shares the two cores).", "",
             *_table(["db", "due", "contender", "delivered", "first", "last", "p50", "p99", "max",
                      "throughput", "CPU/reminder", "peak RSS", "load avg"], rows)]
+
+
+def _burst_rows(where: str, b: dict[str, Any]) -> list[list[str]]:
+    """One burst's rows: each contender that ran, then our throughput's ratios.
+
+    `where` is the database and the burst's channel (since ntfy came).
+    """
+    n = b["reminders"]
+    if "error" in b:
+        return [[where, _num(n), "error: " + b["error"][:80]] + [""] * 10]
+    rows = []
+    for name in ("heupreminder", "naive", "limit"):
+        c = b.get(name)
+        if not c:
+            continue
+        if name == "limit":
+            rows += _limit_rows(where, b, c)
+        else:
+            rows.append(_contender_row(where, b, name, c))
+    ratios = []
+    if "ratio_to_limit" in b:
+        ratios.append(f"{b['ratio_to_limit']:.3f}× the limit")
+    if "ratio_to_naive" in b:
+        ratios.append(f"{b['ratio_to_naive']:.2f}× naive")
+    if ratios:
+        rows.append([where, _num(n), "**ratio**", "; ".join(ratios)] + [""] * 9)
+    return rows
+
+
+def _limit_rows(where: str, b: dict[str, Any], c: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    # email: smtplib over 1 connection, then over as many as send workers
+    for limit in (c, *([c["more_connections"]] if "more_connections" in c else [])):
+        label = (f"smtplib, {limit['concurrency']} connection(s)"
+                 if b.get("channel") == "email" else "plain-HTTP limit")
+        rows.append([where, _num(b["reminders"]), label,
+                     f"{_num(limit['posts'])} ({limit['errors']} errors)", "–",
+                     _num(limit["seconds"]) + " s (from first request)", "–",
+                     "–", "–", _num(limit["per_second"], 0) + "/s",
+                     _num(limit["cpu_ms_per_reminder"], 3) + " ms", "–",
+                     _num(b.get("load_average_before"))])
+    return rows
+
+
+def _contender_row(where: str, b: dict[str, Any], name: str, c: dict[str, Any]) -> list[str]:
+    """heupreminder or the naive scheduler: arrivals at the receiver, and lateness."""
+    rec = c["receiver"]
+    late = c.get("service_record") or rec
+    label = "heupreminder" if name == "heupreminder" else "naive APScheduler"
+    delivered = f"{_num(rec['delivered'])}" + (" (timed out)" if c.get("timed_out") else "")
+    first = rec.get("first_after_due_seconds")  # not in results before it was added
+    return [where, _num(b["reminders"]), label, delivered,
+            _num(first) + " s" if first is not None else "–",
+            _num(rec["last_after_due_seconds"]) + " s",
+            _num(late["lateness_p50"]) + " s", _num(late["lateness_p99"]) + " s",
+            _num(late["lateness_max"]) + " s",
+            _num(rec["per_second"], 0) + "/s",
+            _num(c.get("cpu_ms_per_reminder"), 3) + " ms" + (
+                f" (+ server {_num(c['postgres_cpu_ms_per_reminder'], 3)} ms)"
+                if "postgres_cpu_ms_per_reminder" in c else ""),
+            _num(c.get("peak_rss_mib"), 0) + " MiB",
+            _num(b.get("load_average_before"))]
 
 
 def _growth(doc: dict[str, Any]) -> list[str]:
@@ -211,10 +231,6 @@ def write_reports(doc: dict[str, Any], out: Path) -> tuple[Path, Path]:
 def main() -> None:
     """Check the targets and render the Markdown again from a results JSON file:
     `python -m benchmarks.report [benchmarks/results/results.json]`."""
-    import sys
-
-    from benchmarks.run import evaluate
-
     source = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / "results" / (
         "results.json")
     document = json.loads(source.read_text(encoding="utf-8"))
