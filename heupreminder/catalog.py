@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal, get_args
 
-Locale = Literal["nl", "en"]
+from heupreminder.locales import LOCALES as LOCALES  # re-exported: the catalog's languages
+from heupreminder.locales import Locale as Locale
+from heupreminder.locales import check_locale
+
 Kind = Literal["exercise", "supplement", "tip"]
 
-LOCALES: tuple[Locale, ...] = get_args(Locale)
 KINDS: tuple[Kind, ...] = get_args(Kind)
 SIDES = ("left", "right")
 MAX_BODY_CHARS = 400
@@ -89,7 +91,7 @@ class CatalogEntry:
 
     def title(self, locale: Locale, side: str | None = None) -> str:
         """The notification title, e.g. "Heupstretch (rechts)" for a side-aware entry."""
-        texts = self.texts[_check_locale(locale)]
+        texts = self.texts[check_locale(locale)]
         side = _check_side(side)
         if self.side_aware and side is not None:
             return f"{texts.title} ({_SIDE_LABELS[locale][side]})"
@@ -97,7 +99,7 @@ class CatalogEntry:
 
     def body(self, locale: Locale, side: str | None = None, rotation: int = 0) -> str:
         """The notification body; ``rotation`` picks a variant (modulo their number)."""
-        texts = self.texts[_check_locale(locale)]
+        texts = self.texts[check_locale(locale)]
         side = _check_side(side)
         text = texts.bodies[rotation % len(texts.bodies)]
         if self.side_aware:
@@ -108,14 +110,7 @@ class CatalogEntry:
 
     def summary(self, locale: Locale) -> str:
         """A one-line description for ``heupreminder catalog``."""
-        return self.texts[_check_locale(locale)].summary
-
-
-def _check_locale(locale: str) -> Locale:
-    for known in LOCALES:
-        if locale == known:
-            return known
-    raise ValueError(f"unknown locale {locale!r}; expected one of {', '.join(LOCALES)}")
+        return self.texts[check_locale(locale)].summary
 
 
 def _check_side(side: str | None) -> str | None:
@@ -360,7 +355,7 @@ def custom_body(text: str, locale: Locale, kind: Kind = "exercise") -> str:
     Exercises get ``STOP_IF_IT_HURTS`` on a line of its own, unless the text already
     contains that line (case and whitespace ignored). Raises ValueError for a blank text.
     """
-    stop_line = STOP_IF_IT_HURTS[_check_locale(locale)]
+    stop_line = STOP_IF_IT_HURTS[check_locale(locale)]
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
     text = text.strip()
@@ -390,7 +385,7 @@ _RE_SPACE = re.compile(r"\s+")
 
 def test_message(locale: Locale, person_name: str) -> tuple[str, str]:
     """(title, body) of the ``send-test`` message, greeting ``person_name`` if given."""
-    title, greeting, body = _TEST_MESSAGE[_check_locale(locale)]
+    title, greeting, body = _TEST_MESSAGE[check_locale(locale)]
     name = _RE_SPACE.sub(" ", person_name).strip()
     if name:
         return title, f"{greeting.format(name=name)} {body}"

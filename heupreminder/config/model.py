@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from heupreminder.catalog import get_entry
+from heupreminder.locales import Locale
 from heupreminder.policy.pain_settings import policy_problems
 from heupreminder.timetable.quiet_hours import QuietHours, parse_quiet_hours
 from heupreminder.timetable.schedule import (
@@ -26,7 +27,6 @@ from heupreminder.timetable.schedule import (
 )
 from heupreminder.timetable.summary_at import DEFAULT_SUMMARY_AT, SummaryAt, parse_summary_at
 
-Locale = Literal["nl", "en"]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 
 

@@ -15,6 +15,7 @@ from typing import cast
 
 from heupreminder.catalog import Kind, Locale, custom_body, get_entry
 from heupreminder.db.models import RoutineText
+from heupreminder.locales import shipped_locale
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ def routine_title(routine: RoutineText, locale: str) -> str:
     if routine.exercise is not None:
         entry = get_entry(routine.exercise)
         if entry is not None:
-            return entry.title(_lang(locale), routine.side)
+            return entry.title(shipped_locale(locale), routine.side)
     return routine.title or routine.key
 
 
@@ -52,7 +53,7 @@ def with_link(message: Message, locale: str, url: str | None) -> Message:
     """Append the one-tap check-in link, when the service has a public URL."""
     if not url:
         return message
-    line = _LINK_LINE[_lang(locale)].format(url=url)
+    line = _LINK_LINE[shipped_locale(locale)].format(url=url)
     return Message(title=message.title, body=f"{message.body}\n\n{line}")
 
 
@@ -87,17 +88,13 @@ def steps_as_lines(exercise: str, text: str) -> str:
     return "\n".join(lines + ([rest] if rest else []))
 
 
-def _lang(locale: str) -> Locale:
-    return cast(Locale, locale if locale in ("nl", "en") else "en")
-
-
 def compose(routine: RoutineText, locale: str, local_date: date) -> Message:
     """The reminder for one occurrence of `routine` on `local_date`.
 
     Rotating entries (the nutrition tip) pick by date, so each day brings a
     different tip and a re-send of the same occurrence says the same thing.
     """
-    lang = _lang(locale)
+    lang = shipped_locale(locale)
     if routine.exercise is not None:
         if get_entry(routine.exercise) is None:
             raise LookupError(f"routine {routine.key!r}: exercise {routine.exercise!r} is unknown")

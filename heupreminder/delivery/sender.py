@@ -28,6 +28,7 @@ from heupreminder.delivery.mail import Image, build_email
 from heupreminder.delivery.messages import checkin_link_in
 from heupreminder.delivery.push import Button, is_ntfy, ntfy_actions, ntfy_message, ntfy_url
 from heupreminder.delivery.smtp import address, email_plugin, is_smtp_plugin, send_messages
+from heupreminder.locales import shipped_locale
 from heupreminder.masking import MASKER
 
 __all__ = ["Attachment", "TransportError", "apprise_message", "http_request", "send"]
@@ -143,7 +144,7 @@ def _send_email(plugin: Any, title: str, body: str, attach: Attachment | None,
     image = None
     if attach is not None:
         image = Image(name=attach.name, content=attach.content, mimetype=attach.mimetype,
-                      alt=_IMAGE_ALT.get(lang, _IMAGE_ALT["en"]))
+                      alt=_IMAGE_ALT[shipped_locale(lang)])
     sender = address(plugin.from_addr)
     cc = [address(a, plugin.names) for a in sorted(plugin.cc)]
     reply_to = [address(a, plugin.names) for a in sorted(plugin.reply_to)]

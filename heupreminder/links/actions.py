@@ -32,6 +32,7 @@ from heupreminder.config.loader import Settings
 from heupreminder.db.models import PainReport
 from heupreminder.delivery.push import Button
 from heupreminder.links.signing import LinkError, link_secret
+from heupreminder.locales import shipped_locale
 
 ACTION_PREFIX = "/a/"
 _SALT = "heupreminder.action.v1"
@@ -101,7 +102,7 @@ def action_url(public_url: str, token: str) -> str:
 
 
 def _labels(locale: str | None) -> dict[str, str]:
-    return _LABELS["nl" if locale == "nl" else "en"]
+    return _LABELS[shipped_locale(locale)]
 
 
 def reminder_buttons(signer: ActionSigner, public_url: str, person_id: str,

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from heupreminder.locales import shipped_locale
 from heupreminder.reports.page_texts import history_texts
 from heupreminder.reports.rows import ReportRow
 
@@ -59,20 +60,16 @@ _WORDS: Mapping[str, Mapping[str, str]] = {
 }
 
 
-def _lang(locale: str) -> str:
-    return locale if locale in _WORDS else "en"
-
-
 def why_words(code: str, locale: str, action: str = "pause") -> str:
     """Why a pause (or resume) was decided, in the person's words: ``de pijn hield aan``."""
-    why = _WHY[_lang(locale)]
+    why = _WHY[shipped_locale(locale)]
     return why.get(f"{action}:{code}") or why.get(code) or why["other"]
 
 
 def type_word(row_type: str, locale: str) -> str:
     """``Herinnering`` / ``Reminder``, ``Rust`` / ``Rest``, ...: never the code."""
     types: dict[str, str] = history_texts(locale)["types"]
-    return types.get(row_type) or _WORDS[_lang(locale)].get(row_type, "-")
+    return types.get(row_type) or _WORDS[shipped_locale(locale)].get(row_type, "-")
 
 
 def event_details(row: ReportRow, locale: str, titles: Mapping[str, str]) -> str:
@@ -89,7 +86,7 @@ def event_details(row: ReportRow, locale: str, titles: Mapping[str, str]) -> str
         if row.status == "skipped" and (row.reason or "").startswith("paused:"):
             return str(t["status"]["rest"])  # a rest day, not a miss
         if row.status == "missed":
-            return _WORDS[_lang(locale)]["missed"]
+            return _WORDS[shipped_locale(locale)]["missed"]
         return str(t["status"].get(row.status or "", "-"))
     if row.type == "checkin":
         return str(t["status"].get(row.status or "", "-"))
@@ -98,7 +95,7 @@ def event_details(row: ReportRow, locale: str, titles: Mapping[str, str]) -> str
 
 def decision_details(row: ReportRow, locale: str, titles: Mapping[str, str]) -> str:
     """Why the exercises rested, resumed or were escalated, and which ones."""
-    lang = _lang(locale)
+    lang = shipped_locale(locale)
     why, words = _WHY[lang], _WORDS[lang]
     if row.type in ("problem", "solved"):
         return why[row.type]

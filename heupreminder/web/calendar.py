@@ -36,6 +36,7 @@ from werkzeug.wrappers import Response
 from heupreminder.db.models import Person, Routine
 from heupreminder.delivery.messages import compose
 from heupreminder.links.history import HistoryLinkError
+from heupreminder.locales import shipped_locale
 from heupreminder.preview import PreviewRow, preview_in
 from heupreminder.web.context import WebContext
 
@@ -102,7 +103,7 @@ def feed_bytes(person: Person, rows: Iterable[PreviewRow], routines: Mapping[str
                now: datetime) -> bytes:
     """The iCalendar text of `rows` (preview rows of this person) for calendar apps."""
     zone = ZoneInfo(person.timezone)
-    lang = "nl" if person.locale == "nl" else "en"
+    lang = shipped_locale(person.locale)
     cal = Calendar()
     cal.add("prodid", "-//heupreminder//calendar feed//EN")
     cal.add("version", "2.0")

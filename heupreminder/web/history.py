@@ -32,6 +32,7 @@ from heupreminder.catalog import NOT_MEDICAL_ADVICE
 from heupreminder.db.models import Person, Routine
 from heupreminder.delivery.messages import routine_title
 from heupreminder.links.history import HistoryLinkError
+from heupreminder.locales import LOCALES, shipped_locale
 from heupreminder.reports.chart import chart_data, render_chart
 from heupreminder.reports.events import event_rows
 from heupreminder.reports.page_texts import history_texts
@@ -62,7 +63,7 @@ def _person(session: Session, token: str) -> Person:
 
 
 def _problem(status: int = 400) -> tuple[str, int]:
-    texts = page_texts(request.accept_languages.best_match(["nl", "en"]) or "en")
+    texts = page_texts(request.accept_languages.best_match(LOCALES))
     return render_template("problem.html", t=texts, message=texts["invalid"]), status
 
 
@@ -111,7 +112,7 @@ def page(token: str) -> Response | tuple[str, int] | str:
             pauses=[pause_line(person.locale, p, zone) for p in summary.pauses],
             chart_url=url_for("history.chart", token=token), events=events,
             **_calendar_links(token),
-            disclaimer=NOT_MEDICAL_ADVICE["nl" if person.locale == "nl" else "en"])
+            disclaimer=NOT_MEDICAL_ADVICE[shipped_locale(person.locale)])
 
 
 @history.get("/h/<token>/chart.png")

@@ -19,6 +19,7 @@ from heupreminder.delivery.messages import routine_title
 from heupreminder.input_text import InputError
 from heupreminder.links.history import history_token
 from heupreminder.links.signing import LinkError, LinkTarget
+from heupreminder.locales import LOCALES
 from heupreminder.pain.records import LOCATIONS, log_checkin, log_pain
 from heupreminder.web.context import WebContext
 from heupreminder.web.texts import page_texts
@@ -49,7 +50,7 @@ def _not_while_limited() -> Response | None:
     wait = _context().auth_failures.retry_after(request.remote_addr or "unknown")
     if wait is None:
         return None
-    texts = page_texts(request.accept_languages.best_match(["nl", "en"]) or "en")
+    texts = page_texts(request.accept_languages.best_match(LOCALES))
     return Response(render_template("problem.html", t=texts, message=texts["invalid"]),
                     status=429, headers={"Retry-After": str(wait)}, mimetype="text/html")
 
@@ -75,7 +76,7 @@ def _history_path(person_id: str) -> str | None:
 
 
 def _link_problem(error: LinkError) -> tuple[str, int]:
-    texts = page_texts(request.accept_languages.best_match(["nl", "en"]) or "en")
+    texts = page_texts(request.accept_languages.best_match(LOCALES))
     message = texts["expired"] if error.expired else texts["invalid"]
     return render_template("problem.html", t=texts, message=message), 410 if error.expired else 400
 

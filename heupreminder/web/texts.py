@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from heupreminder.locales import shipped_locale
+
 _TEXTS: dict[str, dict[str, Any]] = {
     "nl": {
         "locale": "nl",
@@ -53,5 +55,5 @@ _TEXTS: dict[str, dict[str, Any]] = {
 }
 
 
-def page_texts(locale: str) -> dict[str, Any]:
-    return _TEXTS.get(locale, _TEXTS["en"])
+def page_texts(locale: str | None) -> dict[str, Any]:
+    return _TEXTS[shipped_locale(locale)]
