@@ -24,6 +24,7 @@ from heupreminder.db.models import Occurrence, OccurrenceStatus, Person, Routine
 from heupreminder.db.sync import sync_config
 from heupreminder.delivery.messages import compose
 from heupreminder.pain.records import pause_covering
+from heupreminder.reports.table import render_table
 from heupreminder.timetable.occurrences import Verdict, walk
 from heupreminder.timetable.quiet_hours import QuietHours
 from heupreminder.timetable.schedule import Schedule, ScheduleError
@@ -146,11 +147,4 @@ def render_preview(rows: list[PreviewRow], days: int) -> str:
     header = ("when (local)", "person", "routine", "title", "channels")
     table = [(f"{r.when:%a %Y-%m-%d} {_clock(r.when)}", r.person, r.routine, r.title,
               ", ".join(r.channels) + (f"  ({r.note})" if r.note else "")) for r in rows]
-    widths = [max(len(header[i]), *(len(t[i]) for t in table)) for i in range(4)]
-
-    def line(cells: tuple[str, ...]) -> str:
-        return " | ".join([*(c.ljust(w) for c, w in zip(cells, widths, strict=False)),
-                           cells[4]]).rstrip()
-
-    return "\n".join([line(header), "-+-".join("-" * w for w in [*widths, len(header[4])]),
-                      *(line(t) for t in table)])
+    return "\n".join(render_table(header, table, gap=" | ", wrap_last=False))
