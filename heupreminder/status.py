@@ -19,7 +19,7 @@ from heupreminder.db.models import (
     Routine,
     utcnow,
 )
-from heupreminder.pain.records import open_problem
+from heupreminder.pain.housekeeping import open_problem
 from heupreminder.progress import adherence
 from heupreminder.timetable.schedule import Schedule
 

@@ -24,7 +24,7 @@ from heupreminder.db.models import Person, Routine
 from heupreminder.delivery.messages import compose
 from heupreminder.links.history import history_token, revoke_history_link, rotate_history_link
 from heupreminder.links.signing import LinkSigner, LinkTarget, link_secret
-from heupreminder.pain.records import pause_by_hand, resume_by_hand
+from heupreminder.pain.decisions import pause_by_hand, resume_by_hand
 from heupreminder.preview import preview
 from heupreminder.web.api import create_token
 from heupreminder.web.app import create_app

@@ -20,7 +20,7 @@ from heupreminder.config import Settings
 from heupreminder.db.models import CheckIn, Occurrence, PainReport, Routine, utcnow
 from heupreminder.db.sync import sync_config
 from heupreminder.homeassistant.bridge import HomeAssistantBridge
-from heupreminder.pain.records import pause_by_hand, resume_by_hand
+from heupreminder.pain.decisions import pause_by_hand, resume_by_hand
 from tests.helpers import load, migrated, person_config
 from tests.mqtt_watcher import BROKER_HOST, BROKER_PORT, Watcher, watcher
 

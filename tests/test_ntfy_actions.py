@@ -28,7 +28,9 @@ from heupreminder.db.models import CheckIn, Notice, PainReport
 from heupreminder.delivery.push import Button, ntfy_actions
 from heupreminder.links.actions import ActionSigner, Answer
 from heupreminder.links.signing import LinkSigner, LinkTarget, link_secret
-from heupreminder.pain.records import housekeeping, log_pain, pause_by_hand
+from heupreminder.pain.decisions import pause_by_hand
+from heupreminder.pain.housekeeping import housekeeping
+from heupreminder.pain.records import log_pain
 from heupreminder.scheduler.dispatcher import Dispatcher
 from heupreminder.web.app import create_app
 from heupreminder.web.auth_failures import FailureLimiter

@@ -10,7 +10,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from heupreminder.db.models import CheckIn, Notice, Occurrence, PauseRow, Routine
-from heupreminder.pain.records import housekeeping, log_pain
+from heupreminder.pain.housekeeping import housekeeping
+from heupreminder.pain.records import log_pain
 from heupreminder.progress import adherence
 from heupreminder.scheduler.dispatcher import Dispatcher
 from tests.helpers import load, migrated, person_config

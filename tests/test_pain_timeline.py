@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from heupreminder.cli import main
 from heupreminder.config import Settings
 from heupreminder.db.models import CheckIn, DecisionRow, Notice, PainReport, PauseRow, Person
-from heupreminder.pain.records import housekeeping, log_checkin, log_pain
+from heupreminder.pain.housekeeping import housekeeping
+from heupreminder.pain.records import log_checkin, log_pain
 from heupreminder.status import collect_status, render_status
 from tests.helpers import load, migrated, person_config
 

@@ -21,13 +21,8 @@ from heupreminder.config.loader import ConfigError, Settings, load_settings
 from heupreminder.config.model import parse_duration
 from heupreminder.db.models import Notice, Person, utcnow
 from heupreminder.input_text import InputError
-from heupreminder.pain.records import (
-    LOCATIONS,
-    log_checkin,
-    log_pain,
-    pause_by_hand,
-    resume_by_hand,
-)
+from heupreminder.pain.decisions import pause_by_hand, resume_by_hand
+from heupreminder.pain.records import LOCATIONS, log_checkin, log_pain
 from heupreminder.reports.events import event_rows
 from heupreminder.reports.rows import ReportRow
 from heupreminder.status import describe_delivery

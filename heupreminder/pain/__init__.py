@@ -1,5 +1,8 @@
-"""The pain policy: when logged hip pain pauses exercise routines, and when they resume.
+"""Logged hip pain and what it does to exercise routines, on the database.
 
-``policy`` holds the pure decision logic (no I/O, no clock reads); ``texts`` holds the
-messages a person (and optionally a caregiver) receives about a pause, in Dutch and English.
+``records`` writes what a person logged (pain, done / skipped); ``decisions`` runs the pure
+policy (``heupreminder.policy``) and stores what it decides; ``pauses`` says which pauses
+are in force and what they cover; ``notices`` queues the messages about them; ``texts``
+words those messages in Dutch and English; ``housekeeping`` is the service's
+once-a-minute pain work; ``lookups`` finds the person or routine a request names.
 """

@@ -23,7 +23,9 @@ from werkzeug.wrappers import Response
 
 from heupreminder.db.models import ApiToken, Person
 from heupreminder.input_text import InputError
-from heupreminder.pain.records import active_pauses, get_person, log_checkin, log_pain
+from heupreminder.pain.lookups import get_person
+from heupreminder.pain.pauses import active_pauses
+from heupreminder.pain.records import log_checkin, log_pain
 from heupreminder.status import person_status
 from heupreminder.web.context import WebContext
 from heupreminder.web.strict_json import load_json, quote

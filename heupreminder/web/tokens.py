@@ -23,7 +23,7 @@ from heupreminder.links.history import (
     revoke_history_link,
     rotate_history_link,
 )
-from heupreminder.pain.records import get_person
+from heupreminder.pain.lookups import get_person
 from heupreminder.web.api import create_token
 from heupreminder.web.calendar import calendar_path
 
