@@ -14,13 +14,14 @@ from heupreminder.db.models import (
     Notice,
     Occurrence,
     OccurrenceStatus,
-    PauseRow,
     Person,
     Routine,
     utcnow,
 )
 from heupreminder.pain.housekeeping import open_problem
+from heupreminder.pain.pauses import covering, pauses_stopping_exercises
 from heupreminder.progress import adherence
+from heupreminder.reports.table import render_table
 from heupreminder.timetable.schedule import Schedule
 
 ADHERENCE_WINDOW = timedelta(days=14)
@@ -47,9 +48,7 @@ def person_status(session: Session, person: Person) -> dict[str, Any]:
     # Only pauses that stop something now: a one-routine pause of a routine that no longer
     # exists, or a rest day that is over, is not shown as PAUSED.
     exercises = {r.key for r in routines if r.kind == "exercise"}
-    pauses = [p for p in session.scalars(select(PauseRow).where(
-        PauseRow.person_id == person.id, PauseRow.ended_at.is_(None)).order_by(PauseRow.since))
-        if (p.scope is None or p.scope in exercises) and (p.until is None or p.until > now)]
+    pauses = pauses_stopping_exercises(session, person.id, exercises, now)
     problem = open_problem(session, person.id)
     rows = []
     for routine in routines:
@@ -63,8 +62,7 @@ def person_status(session: Session, person: Person) -> dict[str, Any]:
             select(Occurrence).where(Occurrence.routine_id == routine.id,
                                      Occurrence.status != OccurrenceStatus.PENDING)
             .order_by(Occurrence.due_at.desc()).limit(1)).first()
-        pause = next((p for p in pauses if routine.kind == "exercise"
-                      and p.scope in (None, routine.key)), None)
+        pause = covering(pauses, routine)  # the dispatcher's rule: what it would skip
         rows.append({
             "routine": routine.key,
             "kind": routine.kind,
@@ -131,18 +129,25 @@ def render_status(people: list[dict[str, Any]]) -> str:
         if person.get("problem"):
             lines.append(f"  PROBLEM since {person['problem']['since'].replace('T', ' ')}: "
                          f"{person['problem']['what']}")
-        lines.append(f"  {'routine':<22} {'schedule':<18} {'next (local)':<17} last")
-        for r in person["routines"]:
-            next_due = "paused" if r["paused"] else (r["next_due"] or "-")[:16].replace("T", " ")
-            last = "-"
-            if r["last_status"]:
-                last = f"{r['last_status']} {r['last_due'][:16].replace('T', ' ')}"
-                if r["last_reason"]:
-                    last += f" ({r['last_reason']})"
-            lines.append(f"  {r['routine']:<22} {r['schedule']:<18} {next_due:<17} {last}")
+        lines.extend(f"  {line}" for line in render_table(
+            ("routine", "schedule", "next (local)", "last"),
+            [_routine_cells(r) for r in person["routines"]], gap=" ", rule=False,
+            wrap_last=False))
         for message in person.get("messages", []):
             lines.append("  " + _message_line(message))
     return "\n".join(lines)
+
+
+def _routine_cells(routine: dict[str, Any]) -> tuple[str, str, str, str]:
+    """One routine's row in the status table: key, schedule, next and last reminder."""
+    next_due = "paused" if routine["paused"] else (
+        routine["next_due"] or "-")[:16].replace("T", " ")
+    last = "-"
+    if routine["last_status"]:
+        last = f"{routine['last_status']} {routine['last_due'][:16].replace('T', ' ')}"
+        if routine["last_reason"]:
+            last += f" ({routine['last_reason']})"
+    return routine["routine"], routine["schedule"], next_due, last
 
 
 def _message_line(message: dict[str, Any]) -> str:
