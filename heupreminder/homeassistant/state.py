@@ -24,6 +24,7 @@ from heupreminder.db.models import (
     Routine,
 )
 from heupreminder.delivery.messages import routine_title
+from heupreminder.pain.pauses import covering, pauses_stopping_exercises
 from heupreminder.progress import adherence
 from heupreminder.reports.care_words import why_words
 
@@ -72,8 +73,7 @@ def read_person(session: Session, person_id: str, now: datetime) -> PersonState 
     titles = {r.key: routine_title(r, locale) for r in routines}
     pauses = _pauses_in_force(session, person.id, {r.key for r in routines
                                                     if r.kind == "exercise"}, now)
-    held = {r.key for r in routines if r.kind == "exercise"
-            and any(p.scope in (None, r.key) for p in pauses)}
+    held = {r.key for r in routines if covering(pauses, r) is not None}
     next_at, next_key = _next_reminder(session, [r for r in routines if r.key not in held], now)
     pain = session.scalars(select(PainReport).where(
         PainReport.person_id == person.id, PainReport.at <= now)
@@ -109,9 +109,7 @@ def _pauses_in_force(session: Session, person_id: str, exercises: set[str],
                      now: datetime) -> list[PauseRow]:
     """Pauses that stop an exercise now (as `status` shows them): not one of a routine
     that is gone, nor a rest day that is over."""
-    return [p for p in session.scalars(select(PauseRow).where(
-        PauseRow.person_id == person_id, PauseRow.ended_at.is_(None)).order_by(PauseRow.since))
-        if (p.scope is None or p.scope in exercises) and (p.until is None or p.until > now)]
+    return pauses_stopping_exercises(session, person_id, exercises, now)
 
 
 def _next_reminder(session: Session, routines: list[Routine],

@@ -29,6 +29,15 @@ def in_force(pause: PauseRow, now: datetime) -> bool:
     return pause.ended_at is None and (pause.until is None or pause.until > now)
 
 
+def pauses_stopping_exercises(session: Session, person_id: str, exercise_keys: set[str],
+                              now: datetime) -> list[PauseRow]:
+    """The person's pauses in force that stop an exercise now, oldest first: not one of a
+    routine that is gone (``exercise_keys`` are the active ones), nor a rest day that is
+    over. What ``status`` and Home Assistant show as paused."""
+    return [p for p in active_pauses(session, person_id)
+            if in_force(p, now) and (p.scope is None or p.scope in exercise_keys)]
+
+
 def active_pauses_by_person(session: Session, person_ids: set[str],
                             now: datetime) -> dict[str, list[PauseRow]]:
     """Pauses in force now of several people in one query (the dispatcher's batch)."""
