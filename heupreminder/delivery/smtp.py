@@ -12,6 +12,8 @@ TLS mode, certificate checking and login, because a new connection per email
 costs a TCP and TLS handshake, a login and, in CPU, a new TLS context (79 % of
 the service's CPU per email before the pool). One TLS context per process and
 verify setting (and CA bundle from SSL_CERT_FILE / SSL_CERT_DIR), built once.
+Opening and closing one connection, and the words for a refusal, are in
+`heupreminder.delivery.smtp_connection`.
 
 Delivery is at-least-once, like every channel, but a message the server has
 accepted is never sent to it again from here: a send is repeated at once, on a
@@ -31,24 +33,28 @@ or the password (`TransportError` messages are masked by the caller too).
 
 from __future__ import annotations
 
-import contextlib
-import os
 import smtplib
-import socket
-import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from typing_extensions import Buffer
+from typing import Any
 
 from heupreminder.delivery.errors import TransportError
+from heupreminder.delivery.smtp_connection import (
+    Server,
+    SmtpClient,
+    close_smtp,
+    is_permanent,
+    open_smtp,
+    quit_smtp,
+    reason,
+    reply_text,
+    tls_context,
+)
 
 __all__ = ["POOL", "Server", "SmtpPool", "address", "email_plugin", "is_smtp_plugin",
            "send_messages", "tls_context"]
@@ -102,79 +108,18 @@ def address(entry: Any, names: dict[str, Any] | None = None) -> Address:
     return Address(display_name=name or "", username=username, domain=domain)
 
 
-@dataclass(frozen=True)
-class Server:
-    """An SMTP server and how to talk to it: one pool per distinct value."""
-
-    host: str
-    port: int
-    mode: str  # Apprise's secure_mode: "insecure", "starttls" or "ssl"
-    verify: bool = True
-    timeout: float = 15.0
-    user: str | None = None
-    password: str | None = field(default=None, repr=False)  # never in a repr or a log
-
-    @classmethod
-    def of(cls, plugin: Any) -> Server:
-        """The server an Apprise NotifyEmail plugin (a parsed mailto:// URL) names."""
-        return cls(host=plugin.smtp_host, port=int(plugin.port), mode=plugin.secure_mode,
-                   verify=bool(plugin.verify_certificate),
-                   timeout=float(plugin.socket_connect_timeout),
-                   user=plugin.user or None, password=plugin.password or None)
-
-    @property
-    def where(self) -> str:
-        return f"SMTP server {self.host}:{self.port}"
-
-
 def send_messages(plugin: Any, messages: Iterable[tuple[EmailMessage, list[str]]]) -> None:
     """Send each (message, envelope recipients) over a pooled connection, or raise
     TransportError (permanent for a 5xx reply)."""
     POOL.send(Server.of(plugin), plugin.from_addr[1], messages)
 
 
-def tls_context(verify: bool) -> ssl.SSLContext:
-    """The process's TLS context for this verify setting and CA bundle.
-
-    The CA bundle is the one `ssl.create_default_context()` reads, which
-    honours SSL_CERT_FILE and SSL_CERT_DIR: they are part of the key so a
-    changed environment (tests, a reload) gets a context that uses it.
-    """
-    return _tls_context(verify, os.environ.get("SSL_CERT_FILE"),
-                        os.environ.get("SSL_CERT_DIR"))
-
-
-@lru_cache(maxsize=8)
-def _tls_context(verify: bool, cafile: str | None, capath: str | None) -> ssl.SSLContext:
-    del cafile, capath  # the cache key: create_default_context() reads them itself
-    context = ssl.create_default_context()
-    if not verify:  # the URL's verify=no (Apprise's mode=insecure leaves TLS off altogether)
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
-
-
-# -- connections ---------------------------------------------------------------------
-
-
-class _Smtp(smtplib.SMTP):
-    """smtplib.SMTP that notes when DATA began: before that, a failed send
-    cannot have been accepted, so it may be repeated on another connection."""
-
-    data_started = False
-
-    def data(self, msg: Buffer | str) -> tuple[int, bytes]:
-        self.data_started = True
-        return super().data(msg)
-
-
-class _SmtpSsl(_Smtp, smtplib.SMTP_SSL):
-    """Implicit TLS (mailtos://...?mode=ssl, port 465) with the same note."""
+# -- the pool: connections kept open between sends ------------------------------------
 
 
 @dataclass(eq=False)
 class _Connection:
-    smtp: _Smtp
+    smtp: SmtpClient
     opened: float
     used: float  # when it last carried a message or answered a NOOP
     generation: int  # the pool's generation when opened; close() starts a new one
@@ -232,7 +177,7 @@ class SmtpPool:
             self._generation += 1
             self._changed.notify_all()
         for connection in idle:
-            _quit(connection.smtp)
+            quit_smtp(connection.smtp)
 
     def idle_count(self, server: Server | None = None) -> int:
         """Connections waiting in the pool (for one server, or all)."""
@@ -264,7 +209,7 @@ class SmtpPool:
         # The slot is ours from here: any failure below must give it back.
         try:
             if pooled is not None and not self._still_good(pooled):
-                _close(pooled.smtp)
+                close_smtp(pooled.smtp)
                 pooled = None
             return pooled if pooled is not None else self._connect(server)
         except BaseException:
@@ -281,7 +226,7 @@ class SmtpPool:
                 self._changed.notify()
                 return
         self._release_slot(server)  # the pool was closed while this one was sending
-        _quit(connection.smtp)
+        quit_smtp(connection.smtp)
 
     def _release_slot(self, server: Server) -> None:
         with self._changed:
@@ -303,7 +248,7 @@ class SmtpPool:
         return code == 250
 
     def _connect(self, server: Server) -> _Connection:
-        smtp = _open(server)
+        smtp = open_smtp(server)
         with self._changed:
             self.opened += 1
             generation = self._generation
@@ -324,7 +269,7 @@ class SmtpPool:
             if connection.sent == 0 or not _nothing_accepted(connection.smtp, exc):
                 _close_if_unusable(connection.smtp, exc)
                 return connection, _error(server, exc)
-            _close(connection.smtp)  # dead since it was last used: the server closed it
+            close_smtp(connection.smtp)  # dead since it was last used: the server closed it
             connection = self._connect(server)  # if this raises, the caller holds a closed one
             try:
                 refused = _transaction(connection, sender, message, recipients)
@@ -343,51 +288,6 @@ POOL = SmtpPool()
 """The process's pool; the service closes it at shutdown."""
 
 
-def _open(server: Server) -> _Smtp:
-    """A new connection: greeting, EHLO, STARTTLS if asked, login if given."""
-    context = tls_context(server.verify) if server.mode != "insecure" else None
-    try:
-        if server.mode == "ssl":
-            smtp: _Smtp = _SmtpSsl(server.host, server.port, timeout=server.timeout,
-                                   context=context)
-        else:
-            smtp = _Smtp(server.host, server.port, timeout=server.timeout)
-    except (OSError, smtplib.SMTPException) as exc:
-        raise TransportError(f"cannot connect to {server.where}: {_reason(exc)}") from None
-    try:
-        try:
-            smtp.ehlo_or_helo_if_needed()
-            if server.mode == "starttls":
-                smtp.starttls(context=context)
-                smtp.ehlo()
-        except (OSError, smtplib.SMTPException) as exc:
-            raise TransportError(f"{server.where}: TLS failed: {_reason(exc)}") from None
-        if server.user and server.password:
-            _login(smtp, server)
-    except BaseException:
-        _quit(smtp)
-        raise
-    return smtp
-
-
-def _login(smtp: smtplib.SMTP, server: Server) -> None:
-    where, user = server.where, server.user
-    if not smtp.has_extn("auth"):
-        # smtplib says "SMTP AUTH extension not supported by server": say what to do.
-        raise TransportError(
-            f"{where} does not offer a login (no SMTP AUTH; often only after STARTTLS): "
-            "use mailtos:// for an encrypted connection, or remove the user and password "
-            "from the channel URL", permanent=True)
-    try:
-        smtp.login(user or "", server.password or "")
-    except smtplib.SMTPAuthenticationError as exc:
-        # 535 wrong password is permanent; 454 (temporary authentication failure) is not.
-        raise TransportError(f"{where} rejected the login for {user!r}: {_reason(exc)}",
-                             permanent=_is_permanent(exc.smtp_code)) from None
-    except (OSError, smtplib.SMTPException) as exc:
-        raise TransportError(f"{where}: login failed: {_reason(exc)}") from None
-
-
 def _transaction(connection: _Connection, sender: str, message: EmailMessage,
                  recipients: list[str]) -> dict[str, tuple[int, bytes]]:
     """MAIL, RCPT, DATA for one message, exactly as smtplib's send_message flattens it."""
@@ -395,7 +295,7 @@ def _transaction(connection: _Connection, sender: str, message: EmailMessage,
     return connection.smtp.send_message(message, from_addr=sender, to_addrs=recipients)
 
 
-def _nothing_accepted(smtp: _Smtp, exc: BaseException) -> bool:
+def _nothing_accepted(smtp: SmtpClient, exc: BaseException) -> bool:
     """True if the server surely did not accept the message and closed (or lost) the
     connection: safe to send it again on a new one."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
@@ -408,12 +308,12 @@ def _nothing_accepted(smtp: _Smtp, exc: BaseException) -> bool:
     return False
 
 
-def _close_if_unusable(smtp: _Smtp, exc: BaseException) -> None:
+def _close_if_unusable(smtp: SmtpClient, exc: BaseException) -> None:
     # After a plain refusal smtplib has sent RSET and the connection goes on;
     # after a lost connection, a 421 or anything unexpected, it is closed.
     refusal = isinstance(exc, (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused))
     if not refusal or _nothing_accepted(smtp, exc):
-        _close(smtp)
+        close_smtp(smtp)
 
 
 def _error(server: Server, exc: BaseException) -> TransportError:
@@ -422,50 +322,15 @@ def _error(server: Server, exc: BaseException) -> TransportError:
         return TransportError(f"{where} refused every recipient: {_refusals(exc.recipients)}",
                               permanent=_all_permanent(exc.recipients))
     if isinstance(exc, smtplib.SMTPResponseException):
-        return TransportError(f"{where} refused the message: {_reason(exc)}",
-                              permanent=_is_permanent(exc.smtp_code))
-    return TransportError(f"{where}: sending failed: {_reason(exc)}")
-
-
-def _is_permanent(code: int) -> bool:
-    return 500 <= code < 600
+        return TransportError(f"{where} refused the message: {reason(exc)}",
+                              permanent=is_permanent(exc.smtp_code))
+    return TransportError(f"{where}: sending failed: {reason(exc)}")
 
 
 def _all_permanent(refused: dict[str, tuple[int, bytes]]) -> bool:
-    return all(_is_permanent(code) for code, _ in refused.values())
-
-
-def _close(smtp: smtplib.SMTP) -> None:
-    with contextlib.suppress(OSError):
-        smtp.close()
-
-
-def _quit(smtp: smtplib.SMTP) -> None:
-    """QUIT politely, but never wait long for a server that went quiet."""
-    with contextlib.suppress(OSError, smtplib.SMTPException):
-        if smtp.sock is not None:
-            smtp.sock.settimeout(2.0)
-            smtp.quit()
-    _close(smtp)
+    return all(is_permanent(code) for code, _ in refused.values())
 
 
 def _refusals(refused: dict[str, tuple[int, bytes]]) -> str:
-    return "; ".join(f"{who} ({code} {_text(reply)})" for who, (code, reply) in refused.items())
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, smtplib.SMTPResponseException):
-        return f"{exc.smtp_code} {_text(exc.smtp_error)}"
-    if isinstance(exc, socket.timeout):
-        return "timed out"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(exc, socket.gaierror):
-        return "unknown host"
-    if isinstance(exc, ssl.SSLError):
-        return f"TLS error ({exc.reason or exc})"
-    return str(exc) or type(exc).__name__
-
-
-def _text(reply: bytes | str) -> str:
-    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    return "; ".join(f"{who} ({code} {reply_text(reply)})"
+                     for who, (code, reply) in refused.items())
