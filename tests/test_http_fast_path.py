@@ -27,7 +27,7 @@ import trustme
 from heupreminder.delivery.http_capture import capture, capturing, may_use_fast_path
 from heupreminder.delivery.http_client import CONNECTIONS_PER_HOST, HttpError, HttpRequest, post
 from heupreminder.delivery.sending_process import Send, SendingProcess
-from tests.http_inbox import RawInbox, RawRequest, raw_receiver
+from tests.receivers import HttpInbox, ReceivedRequest, http_receiver
 
 TITLE = "Ochtendbrug"
 BODY = ("Til je heup rustig op, tien keer.\n\n1. Lig op je rug\n2. Knieën gebogen\n\n"
@@ -85,8 +85,8 @@ def tls(ca: trustme.CA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ssl.
 
 
 @pytest.fixture
-def receiver() -> Iterator[RawInbox]:
-    with raw_receiver() as inbox:
+def receiver() -> Iterator[HttpInbox]:
+    with http_receiver(keep_alive=True) as inbox:
         yield inbox
 
 
@@ -103,14 +103,14 @@ def through_fast_path(url: str) -> HttpRequest:
     return request
 
 
-def assert_same_request(inbox: RawInbox, url: str) -> RawRequest:
+def assert_same_request(inbox: HttpInbox, url: str) -> ReceivedRequest:
     """Apprise's send and ours arrive, and are equal in every byte that matters."""
     through_apprise(url)
     through_fast_path(url)
     assert len(inbox.requests) == 2
     theirs, ours = inbox.requests
     assert (ours.method, ours.path, ours.body) == (theirs.method, theirs.path, theirs.body)
-    assert sorted(ours.headers) == sorted(theirs.headers)
+    assert sorted(ours.sent_headers) == sorted(theirs.sent_headers)
     return ours
 
 
@@ -123,7 +123,7 @@ def fixed_address(monkeypatch: pytest.MonkeyPatch, name: str, base: str) -> str:
 
 
 @pytest.mark.parametrize("name", sorted(SELF_HOSTED))
-def test_self_hosted_plugin_sends_apprises_request(receiver: RawInbox, name: str) -> None:
+def test_self_hosted_plugin_sends_apprises_request(receiver: HttpInbox, name: str) -> None:
     url = SELF_HOSTED[name].format(scheme=PLAIN[name], host=receiver.host)
     sent = assert_same_request(receiver, url)
     assert sent.body or sent.method == "GET"
@@ -131,7 +131,7 @@ def test_self_hosted_plugin_sends_apprises_request(receiver: RawInbox, name: str
 
 @pytest.mark.parametrize("name", sorted(SELF_HOSTED))
 def test_self_hosted_plugin_over_tls(tls: ssl.SSLContext, name: str) -> None:
-    with raw_receiver(tls) as inbox:
+    with http_receiver(keep_alive=True, tls=tls) as inbox:
         assert_same_request(inbox, SELF_HOSTED[name].format(scheme=SECURE[name],
                                                             host=inbox.host))
 
@@ -139,7 +139,7 @@ def test_self_hosted_plugin_over_tls(tls: ssl.SSLContext, name: str) -> None:
 @pytest.mark.parametrize("name", sorted(FIXED))
 def test_service_at_a_fixed_address_sends_apprises_request(
         tls: ssl.SSLContext, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
-    with raw_receiver(tls) as inbox:
+    with http_receiver(keep_alive=True, tls=tls) as inbox:
         assert_same_request(inbox, fixed_address(monkeypatch, name,
                                                  f"https://{inbox.host}"))
 
@@ -147,7 +147,7 @@ def test_service_at_a_fixed_address_sends_apprises_request(
 def test_a_certificate_from_an_unknown_ca_is_refused(ca: trustme.CA) -> None:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1").configure_cert(context)  # CA not trusted: no bundle set
-    with raw_receiver(context) as inbox:
+    with http_receiver(keep_alive=True, tls=context) as inbox:
         request = capture(f"ntfys://{inbox.host}/reminders", TITLE, BODY)
         assert request is not None
         with pytest.raises(HttpError) as refused:
@@ -156,7 +156,7 @@ def test_a_certificate_from_an_unknown_ca_is_refused(ca: trustme.CA) -> None:
         assert inbox.requests == []
 
 
-def test_a_burst_to_one_host_reuses_its_connections(receiver: RawInbox) -> None:
+def test_a_burst_to_one_host_reuses_its_connections(receiver: HttpInbox) -> None:
     url = f"ntfy://{receiver.host}/reminders"
     threads = [threading.Thread(target=lambda: [through_fast_path(url) for _ in range(25)])
                for _ in range(4)]
@@ -168,16 +168,16 @@ def test_a_burst_to_one_host_reuses_its_connections(receiver: RawInbox) -> None:
     assert receiver.connections <= 4  # Apprise would have opened 100
 
 
-def test_each_message_is_built_with_its_own_options(receiver: RawInbox) -> None:
+def test_each_message_is_built_with_its_own_options(receiver: HttpInbox) -> None:
     # ntfy's click link differs per message: the request follows the URL of that message.
     for n in (1, 2):
         through_fast_path(f"ntfy://{receiver.host}/reminders?click=https://heup.example/c/{n}")
-    assert [r.header_map()["x-click"] for r in receiver.requests] == [
+    assert [r.headers["x-click"] for r in receiver.requests] == [
         "https://heup.example/c/1", "https://heup.example/c/2"]
 
 
 def test_channels_that_are_not_http_or_need_more_stay_on_apprise(
-        receiver: RawInbox, monkeypatch: pytest.MonkeyPatch) -> None:
+        receiver: HttpInbox, monkeypatch: pytest.MonkeyPatch) -> None:
     assert not may_use_fast_path("mailto://user:pass@example.invalid")
     assert not may_use_fast_path("console://")
     assert capture("console://", TITLE, BODY) is None
@@ -190,7 +190,7 @@ def test_channels_that_are_not_http_or_need_more_stay_on_apprise(
 
 def test_a_plugin_that_needs_the_reply_stays_on_apprise(
         tls: ssl.SSLContext, monkeypatch: pytest.MonkeyPatch) -> None:
-    with raw_receiver(tls) as inbox:
+    with http_receiver(keep_alive=True, tls=tls) as inbox:
         inbox.reply = b"ok"
         url = fixed_address(monkeypatch, "slack", f"https://{inbox.host}")
         assert may_use_fast_path(url)  # an HTTP plugin, but this message cannot be replayed:
@@ -200,7 +200,7 @@ def test_a_plugin_that_needs_the_reply_stays_on_apprise(
         assert len(inbox.requests) == 1
 
 
-def test_reading_the_empty_reply_is_noticed(receiver: RawInbox) -> None:
+def test_reading_the_empty_reply_is_noticed(receiver: HttpInbox) -> None:
     with capturing() as taken:
         response = requests.post(f"http://{receiver.host}/x", data=b"x", timeout=4)
         assert response.status_code == 200 and not taken.body_read
@@ -208,7 +208,7 @@ def test_reading_the_empty_reply_is_noticed(receiver: RawInbox) -> None:
     assert len(taken.sent) == 1 and receiver.requests == []
 
 
-def test_capture_mode_is_only_for_the_code_that_asked(receiver: RawInbox) -> None:
+def test_capture_mode_is_only_for_the_code_that_asked(receiver: HttpInbox) -> None:
     done = threading.Event()
 
     def elsewhere() -> None:
@@ -225,7 +225,7 @@ def test_capture_mode_is_only_for_the_code_that_asked(receiver: RawInbox) -> Non
     assert [request.url for request, _ in taken.sent] == [f"http://{receiver.host}/captured"]
 
 
-def test_a_hanging_host_does_not_hold_up_other_hosts(receiver: RawInbox) -> None:
+def test_a_hanging_host_does_not_hold_up_other_hosts(receiver: HttpInbox) -> None:
     arrived = threading.Event()
     results: dict[int, dict[str, str | None]] = {}
 

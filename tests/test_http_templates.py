@@ -24,7 +24,7 @@ from heupreminder.delivery.http_capture import capture
 from heupreminder.delivery.http_client import post
 from heupreminder.delivery.http_template import Templates, slot
 from heupreminder.delivery.sender import apprise_message, http_request
-from tests.http_inbox import RawInbox, raw_receiver
+from tests.receivers import HttpInbox, http_receiver
 from tests.test_http_fast_path import FIXED, PLAIN, SECURE, SELF_HOSTED, ca, fixed_address, tls
 
 __all__ = ["ca", "tls"]  # fixtures, shared with the fast path's tests
@@ -62,7 +62,7 @@ def through_template(url: str, title: str, body: str, link: str | None) -> None:
     post(request)
 
 
-def assert_same_requests(inbox: RawInbox, url: str, templates: Templates) -> None:
+def assert_same_requests(inbox: HttpInbox, url: str, templates: Templates) -> None:
     for title, body, link in AWKWARD:
         through_apprise(url, title, body, link)
         through_template(url, title, body, link)
@@ -70,7 +70,7 @@ def assert_same_requests(inbox: RawInbox, url: str, templates: Templates) -> Non
     for n in range(len(AWKWARD)):
         theirs, ours = inbox.requests[2 * n], inbox.requests[2 * n + 1]
         assert (ours.method, ours.path, ours.body) == (theirs.method, theirs.path, theirs.body)
-        assert sorted(ours.headers) == sorted(theirs.headers)
+        assert sorted(ours.sent_headers) == sorted(theirs.sent_headers)
     # The messages were filled in, not captured: the channel has a template. Except
     # Telegram's: it folds blank lines into one CRLF (a regex, not an encoding).
     has = {entry.template is not None for entry in templates._entries.values()}
@@ -79,7 +79,7 @@ def assert_same_requests(inbox: RawInbox, url: str, templates: Templates) -> Non
 
 @pytest.mark.parametrize("name", sorted(SELF_HOSTED))
 def test_self_hosted_plugin_fills_apprises_request(templates: Templates, name: str) -> None:
-    with raw_receiver() as inbox:
+    with http_receiver(keep_alive=True) as inbox:
         assert_same_requests(inbox, SELF_HOSTED[name].format(scheme=PLAIN[name],
                                                              host=inbox.host), templates)
 
@@ -87,7 +87,7 @@ def test_self_hosted_plugin_fills_apprises_request(templates: Templates, name: s
 @pytest.mark.parametrize("name", sorted(SELF_HOSTED))
 def test_self_hosted_plugin_over_tls_fills_apprises_request(
         templates: Templates, tls: ssl.SSLContext, name: str) -> None:
-    with raw_receiver(tls) as inbox:
+    with http_receiver(keep_alive=True, tls=tls) as inbox:
         assert_same_requests(inbox, SELF_HOSTED[name].format(scheme=SECURE[name],
                                                              host=inbox.host), templates)
 
@@ -96,7 +96,7 @@ def test_self_hosted_plugin_over_tls_fills_apprises_request(
 def test_service_at_a_fixed_address_fills_apprises_request(
         templates: Templates, tls: ssl.SSLContext, monkeypatch: pytest.MonkeyPatch,
         name: str) -> None:
-    with raw_receiver(tls) as inbox:
+    with http_receiver(keep_alive=True, tls=tls) as inbox:
         assert_same_requests(inbox, fixed_address(monkeypatch, name, f"https://{inbox.host}"),
                              templates)
 

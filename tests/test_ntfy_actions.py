@@ -37,8 +37,7 @@ from heupreminder.web.auth_failures import FailureLimiter
 from heupreminder.web.context import WebContext
 from heupreminder.web.server import WebServer
 from tests.helpers import load, migrated, person_config
-from tests.http_inbox import RawInbox, RawRequest, raw_receiver
-from tests.receivers import free_port
+from tests.receivers import HttpInbox, ReceivedRequest, free_port, http_receiver
 
 ZONE = ZoneInfo("Europe/Amsterdam")
 SYNCED = datetime(2026, 5, 4, 6, 0, tzinfo=ZONE)  # Monday morning
@@ -76,7 +75,7 @@ class Service:
     settings: Settings
     sessions: sessionmaker[Session]
     dispatcher: Dispatcher
-    ntfy: RawInbox
+    ntfy: HttpInbox
     port: int
     clock: list[datetime]
 
@@ -90,7 +89,7 @@ class Service:
         finally:
             connection.close()
 
-    def send_reminder(self) -> RawRequest:
+    def send_reminder(self) -> ReceivedRequest:
         self.dispatcher.schedule_due(DUE)
         [claimed] = self.dispatcher.claim(DUE, 10)
         [job] = self.dispatcher.prepare([claimed])
@@ -100,7 +99,7 @@ class Service:
         assert self.dispatcher.record([self.dispatcher.send_job(job)]) == ["sent"]
         request = self.ntfy.requests[-1]
         kept_open = {name.lower(): value for name, value in requests["push"].headers}
-        assert request.header_map().get("x-actions") == kept_open.get("x-actions")
+        assert request.headers.get("x-actions") == kept_open.get("x-actions")
         return request
 
     def checkins(self) -> list[tuple[int | None, str]]:
@@ -118,7 +117,7 @@ def serve(tmp_path: Path, database_url: str) -> Iterator[Callable[..., Service]]
     stack = ExitStack()
 
     def start(*, public: bool = True) -> Service:
-        ntfy = stack.enter_context(raw_receiver())
+        ntfy = stack.enter_context(http_receiver(keep_alive=True))
         port = free_port()
         settings = load(tmp_path, person_config(
             database_url=database_url, channels={"push": f"ntfy://{ntfy.host}/hips"},
@@ -142,7 +141,7 @@ def serve(tmp_path: Path, database_url: str) -> Iterator[Callable[..., Service]]
 def test_a_reminder_on_ntfy_carries_done_skip_and_pain(serve: Callable[..., Service]) -> None:
     service = serve()
     request = service.send_reminder()
-    headers = request.header_map()
+    headers = request.headers
     done, skip, pain = parse_actions(headers["x-actions"])
     public = f"http://127.0.0.1:{service.port}"
     assert (done["action"], done["label"], done["method"], done["clear"]) == \
@@ -175,7 +174,7 @@ def test_expired_tampered_and_foreign_buttons_are_refused(
         serve: Callable[..., Service], caplog: pytest.LogCaptureFixture) -> None:
     service = serve()
     request = service.send_reminder()
-    done = parse_actions(request.header_map()["x-actions"])[0]["url"]
+    done = parse_actions(request.headers["x-actions"])[0]["url"]
     token = urlsplit(done).path.removeprefix("/a/")
     public = f"http://127.0.0.1:{service.port}"
     secret = link_secret(service.sessions)
@@ -217,8 +216,8 @@ def test_the_check_in_while_paused_has_better_same_worse(
     assert "checkin" in kinds
     for notice_id in service.dispatcher.claim_notices(ten, 10):
         service.dispatcher.deliver_notice(notice_id)
-    [request] = [r for r in service.ntfy.requests if "x-actions" in r.header_map()]
-    better, same, worse = parse_actions(request.header_map()["x-actions"])
+    [request] = [r for r in service.ntfy.requests if "x-actions" in r.headers]
+    better, same, worse = parse_actions(request.headers["x-actions"])
     assert [(a["action"], a["label"]) for a in (better, same, worse)] == [
         ("http", "Beter (0-2)"), ("http", "Hetzelfde"), ("http", "Erger")]
 
@@ -233,7 +232,7 @@ def test_the_check_in_while_paused_has_better_same_worse(
 
 def test_without_public_url_the_message_is_as_before(serve: Callable[..., Service]) -> None:
     service = serve(public=False)
-    headers = service.send_reminder().header_map()
+    headers = service.send_reminder().headers
     assert "x-actions" not in headers and "x-click" not in headers
     assert "Stop zodra het pijn doet." in service.ntfy.requests[-1].body.decode()
 

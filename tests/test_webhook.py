@@ -22,7 +22,7 @@ from heupreminder.delivery.http_capture import capture, may_use_fast_path
 from heupreminder.delivery.sender import Attachment, TransportError, send
 from heupreminder.scheduler.service import claim_capacity
 from tests.helpers import load, person_config
-from tests.receivers import HttpInbox, HttpRequest, free_port, http_receiver
+from tests.receivers import HttpInbox, ReceivedRequest, free_port, http_receiver
 
 TITLE = "Ochtendbrug"
 BODY = "Til je heup rustig op, tien keer.\nStop als het pijn doet. ✓"
@@ -39,7 +39,7 @@ def through_apprise(url: str) -> None:
     assert notifier.notify(title=TITLE, body=BODY)
 
 
-def essentials(request: HttpRequest) -> tuple[object, ...]:
+def essentials(request: ReceivedRequest) -> tuple[object, ...]:
     return (request.method, request.path, json.loads(request.body),
             {h: request.headers.get(h) for h in COMPARED_HEADERS})
 

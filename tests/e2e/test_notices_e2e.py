@@ -9,19 +9,11 @@ reminder's guarantees in the real service process.
 
 from __future__ import annotations
 
-import json
 import signal
-import socket
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -29,71 +21,9 @@ from sqlalchemy import create_engine, text
 
 from tests.e2e.test_service import service, wait_until
 from tests.helpers import person_config
-from tests.receivers import free_port
+from tests.receivers import http_receiver
 
 ZONE = ZoneInfo("Europe/Amsterdam")
-
-
-@dataclass
-class HangingInbox:
-    """A webhook server that, while `hang` is set, takes requests and never answers."""
-
-    port: int
-    hang: threading.Event = field(default_factory=threading.Event)
-    attempts: list[dict[str, Any]] = field(default_factory=list)  # every request seen
-    posts: list[dict[str, Any]] = field(default_factory=list)  # answered 200
-    arrived: list[datetime] = field(default_factory=list)  # when each post came
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @property
-    def url(self) -> str:
-        return f"json://127.0.0.1:{self.port}/notify"
-
-
-@contextmanager
-def hanging_receiver() -> Iterator[HangingInbox]:
-    inbox = HangingInbox(port=free_port())
-    stop = threading.Event()
-    sockets: list[socket.socket] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def setup(self) -> None:
-            super().setup()
-            sockets.append(self.connection)
-
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-            with inbox.lock:
-                inbox.attempts.append(body)
-            if inbox.hang.is_set():
-                stop.wait(120)  # no answer: the sender's timeout or death ends it
-                self.close_connection = True
-                return
-            with inbox.lock:
-                inbox.posts.append(body)
-                inbox.arrived.append(datetime.now(UTC))
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", inbox.port), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield inbox
-    finally:
-        stop.set()
-        for open_socket in sockets:
-            with suppress(OSError):
-                open_socket.shutdown(socket.SHUT_RDWR)
-        server.shutdown()
-        server.server_close()
 
 
 def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -122,7 +52,7 @@ def log_persisting_pain(config: Path) -> None:
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
 def test_a_rest_message_in_flight_when_the_service_stops_arrives_after_restart(
         tmp_path: Path, database_url: str, how: signal.Signals) -> None:
-    with hanging_receiver() as phone:
+    with http_receiver(keep_alive=True) as phone:  # hangs while phone.hang is set
         phone.hang.set()
         config = tmp_path / "heupreminder.toml"
         config.write_text(person_config(
@@ -165,7 +95,7 @@ def test_a_rest_message_in_flight_when_the_service_stops_arrives_after_restart(
 def test_a_caregiver_channel_that_hangs_does_not_delay_anyones_reminders(
         tmp_path: Path, database_url: str) -> None:
     people = 20
-    with hanging_receiver() as care, hanging_receiver() as receiver:
+    with http_receiver(keep_alive=True) as care, http_receiver(keep_alive=True) as receiver:
         care.hang.set()
         config = tmp_path / "heupreminder.toml"
 
