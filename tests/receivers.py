@@ -102,6 +102,7 @@ class HttpInbox:
     and `hang` to simulate outages and hanging servers."""
 
     port: int
+    address: str = "127.0.0.1"  # where it listens; any loopback address
     requests: list[ReceivedRequest] = field(default_factory=list)  # every one, answered or not
     posts: list[dict[str, Any]] = field(default_factory=list)  # JSON bodies answered 200
     arrived: list[datetime] = field(default_factory=list)  # when each of `posts` came
@@ -114,11 +115,11 @@ class HttpInbox:
 
     @property
     def url(self) -> str:
-        return f"json://127.0.0.1:{self.port}/notify"
+        return f"json://{self.address}:{self.port}/notify"
 
     @property
     def host(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.address}:{self.port}"
 
     @property
     def attempts(self) -> list[dict[str, Any]]:
@@ -131,7 +132,7 @@ class _ReceiverServer(ThreadingHTTPServer):
     """The server behind `http_receiver`: its handlers find the inbox and options here."""
 
     def __init__(self, inbox: HttpInbox, keep_alive: bool, tls: ssl.SSLContext | None) -> None:
-        super().__init__(("127.0.0.1", inbox.port), _ReceiverHandler)
+        super().__init__((inbox.address, inbox.port), _ReceiverHandler)
         self.inbox = inbox
         self.keep_alive = keep_alive
         self.tls = tls
@@ -183,13 +184,13 @@ class _ReceiverHandler(BaseHTTPRequestHandler):
 
 @contextmanager
 def http_receiver(*, keep_alive: bool = False, port: int | None = None,
-                  inbox: HttpInbox | None = None,
-                  tls: ssl.SSLContext | None = None) -> Iterator[HttpInbox]:
+                  inbox: HttpInbox | None = None, tls: ssl.SSLContext | None = None,
+                  address: str = "127.0.0.1") -> Iterator[HttpInbox]:
     """A threaded HTTP server on loopback (HTTPS with `tls`), stopped at the end.
 
     Pass an earlier `inbox` (and its port) to stand in for a server that restarted.
     """
-    inbox = inbox or HttpInbox(port=port or free_port())
+    inbox = inbox or HttpInbox(port=port or free_port(), address=address)
     server = _ReceiverServer(inbox, keep_alive, tls)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

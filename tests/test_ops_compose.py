@@ -14,18 +14,15 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from sqlalchemy.engine import make_url
 
 from heupreminder.config.loader import load_settings
-from tests.receivers import HttpInbox, free_port
+from tests.receivers import free_port, http_receiver
 
 REPO = Path(__file__).resolve().parents[1]
 COMPOSE = REPO / "docker-compose.yml"
@@ -115,19 +112,41 @@ def test_postgres_profile_is_reached_through_the_environment() -> None:
     assert postgres["environment"]["POSTGRES_DB"] == "heupreminder"
 
 
+def with_defaults(value: str) -> str:
+    """A compose value as Compose reads it when nothing is set: ${NAME:-default} -> default."""
+    return re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", value)
+
+
 def test_compose_structure() -> None:
     data = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
     heup, postgres, mailpit = (data["services"][n] for n in ("heupreminder", "postgres", "mailpit"))
     assert "profiles" not in heup  # `docker compose up` starts it without flags
     assert heup["restart"] in ("unless-stopped", "always")
     assert any(str(v).endswith(":/data") for v in heup["volumes"])
+    # The config the header says to write is the one the image reads, and read-only.
+    assert (f"./config/heupreminder.toml:{image_environment()['HEUPREMINDER_CONFIG']}:ro"
+            in heup["volumes"])
+    # The data (SQLite, PostgreSQL's) lives in named volumes: kept when containers go.
+    assert {v.split(":")[0] for v in (*heup["volumes"], *postgres["volumes"])
+            if not v.startswith(".")} <= set(data["volumes"])
     assert postgres["profiles"] == ["postgres"]
-    assert postgres["image"] == "postgres:16-alpine"
     assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
     assert any(str(v).endswith(":/var/lib/postgresql/data") for v in postgres["volumes"])
+    assert "ports" not in postgres  # only heupreminder, on the compose network, reaches it
+    # The URL the header documents reaches this server: its name, user, password, database.
+    documented = re.search(r"HEUPREMINDER_DATABASE_URL=(postgresql\+psycopg://\S+)",
+                           COMPOSE.read_text(encoding="utf-8"))
+    assert documented is not None
+    url, env = make_url(documented[1]), postgres["environment"]
+    assert (url.host, url.username, url.database) == (
+        "postgres", env["POSTGRES_USER"], env["POSTGRES_DB"])
+    assert with_defaults(env["POSTGRES_PASSWORD"]) == url.password
+    health = " ".join(postgres["healthcheck"]["test"])  # healthy = that database answers
+    assert f"-U {url.username}" in health and f"-d {url.database}" in health
     assert mailpit["profiles"] == ["mailpit"]
-    assert mailpit["image"].startswith("axllent/mailpit")
     assert any(str(p).endswith(":8025") for p in mailpit["ports"])
+    # The web inbox on this machine only, unless MAILPIT_UI says otherwise; SMTP stays inside.
+    assert [with_defaults(p) for p in mailpit["ports"]] == ["127.0.0.1:8025:8025"]
     # The documented inbox channel is one Apprise accepts.
     channel = re.search(r'inbox = "(mailto://mailpit:1025[^"]+)"', COMPOSE.read_text())
     assert channel is not None
@@ -161,31 +180,6 @@ def healthcheck_command() -> list[str]:
     return [sys.executable, "-m", "heupreminder", *command[1:]]
 
 
-@contextmanager
-def healthz(status: int, port: int, host: str = "127.0.0.1") -> Iterator[HttpInbox]:
-    """A stand-in /healthz answering ``status`` on host:port; its requests in .posts."""
-    inbox = HttpInbox(port=port)
-
-    class Health(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            inbox.posts.append({"path": self.path})
-            self.send_response(status)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer((host, port), Health)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield inbox
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def run_healthcheck(tmp_path: Path, service: str) -> subprocess.CompletedProcess[str]:
     """The HEALTHCHECK as the container runs it: the config found by HEUPREMINDER_CONFIG."""
     config = tmp_path / "heupreminder.toml"
@@ -198,9 +192,10 @@ def run_healthcheck(tmp_path: Path, service: str) -> subprocess.CompletedProcess
 @pytest.mark.parametrize("status", [200, 503])
 def test_healthcheck_asks_where_listen_says(tmp_path: Path, status: int) -> None:
     port = free_port()
-    with healthz(status, port) as inbox:  # not 8765: the port comes from the config
+    with http_receiver(port=port) as inbox:  # not 8765: the port comes from the config
+        inbox.status = status  # a stand-in /healthz
         result = run_healthcheck(tmp_path, f'listen = "0.0.0.0:{port}"')
-    assert inbox.posts == [{"path": "/healthz"}]
+    assert [(r.method, r.path) for r in inbox.requests] == [("GET", "/healthz")]
     assert result.returncode == (0 if status == 200 else 1), result.stderr
     if status != 200:
         assert result.stderr == (f"heupreminder: unhealthy: http://127.0.0.1:{port}/healthz "
@@ -210,9 +205,10 @@ def test_healthcheck_asks_where_listen_says(tmp_path: Path, status: int) -> None
 def test_healthcheck_uses_a_named_listen_host_and_says_when_nothing_answers(
         tmp_path: Path) -> None:
     port = free_port()
-    with healthz(200, port, host="127.0.0.2") as inbox:
+    with http_receiver(port=port, address="127.0.0.2") as inbox:
         result = run_healthcheck(tmp_path, f'listen = "127.0.0.2:{port}"')
-    assert result.returncode == 0 and inbox.posts == [{"path": "/healthz"}], result.stderr
+    assert result.returncode == 0, result.stderr
+    assert [(r.method, r.path) for r in inbox.requests] == [("GET", "/healthz")]
     result = run_healthcheck(tmp_path, f'listen = "127.0.0.1:{free_port()}"')
     assert result.returncode == 1 and "does not answer" in result.stderr
     assert "Traceback" not in result.stderr
