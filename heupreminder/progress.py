@@ -32,7 +32,7 @@ def adherence(session: Session, person_id: str, since: datetime) -> Adherence:
                    Occurrence.due_at >= since))
     planned = session.scalar(base.where(Occurrence.status == OccurrenceStatus.SENT)) or 0
     rest = session.scalar(base.where(Occurrence.status == OccurrenceStatus.SKIPPED,
-                                     Occurrence.reason.like("paused:%"))) or 0
+                                     Occurrence.pause_id.is_not(None))) or 0
     done = session.scalar(
         select(func.count(func.distinct(CheckIn.occurrence_id))).join(
             Occurrence, Occurrence.id == CheckIn.occurrence_id).join(Routine)

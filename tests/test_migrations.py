@@ -86,3 +86,57 @@ def test_notices_left_sending_by_an_earlier_version_are_handed_back(database_url
                              else datetime.fromisoformat(value)
                              for value in (row.send_at, row.deadline))
         assert (send_at, deadline) == (decided, datetime(2026, 11, 30, 19, 0))
+
+
+def test_reminders_skipped_by_a_pause_are_given_that_pause(database_url: str) -> None:
+    """0007 backfills occurrences.pause_id: a reminder recorded "paused: ..." gets the
+    person's pause of its routine (or of all exercises) that ran when it was finished."""
+    engine = make_engine(database_url)
+    config = _alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0006")
+
+    def at(day: int, hour: int) -> datetime:
+        return datetime(2026, 11, day, hour, 30)
+
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO people (id, name, timezone, locale, channels, active, updated_at) "
+            "VALUES ('anna', 'Anna', 'Europe/Amsterdam', 'nl', :channels, true, :t)"),
+            {"t": at(1, 0), "channels": '["mail"]'})
+        for routine_id, key in ((1, "bridge"), (2, "walk")):
+            connection.execute(text(
+                "INSERT INTO routines (id, person_id, key, kind, exercise, schedule, active, "
+                "next_due_at, created_at, updated_at) VALUES (:id, 'anna', :key, 'exercise', "
+                ":key, 'at 07:30:00 daily', true, :t, :t, :t)"),
+                {"id": routine_id, "key": key, "t": at(1, 0)})
+        for pause_id, scope, since, ended in ((1, None, at(26, 5), at(28, 5)),
+                                              (2, "bridge", at(29, 8), None)):
+            connection.execute(text(
+                "INSERT INTO pauses (id, person_id, scope, since, code, reason, severe, "
+                "ended_at) VALUES (:id, 'anna', :scope, :since, 'manual', 'by hand', false, "
+                ":ended)"), {"id": pause_id, "scope": scope, "since": since, "ended": ended})
+        occurrences = [  # (id, routine, due, status, reason)
+            (1, 1, at(26, 6), "skipped", "paused: by hand"),  # all exercises: pause 1
+            (2, 2, at(26, 17), "skipped", "paused: by hand"),  # pause 1 covers walk too
+            (3, 1, at(27, 6), "skipped", "quiet hours last until the next reminder"),
+            (4, 1, at(28, 6), "sent", None),
+            (5, 1, at(30, 6), "skipped", "paused: by hand"),  # bridge's own pause 2
+            (6, 2, at(30, 17), "skipped", "paused: by hand"),  # no pause of walk then
+        ]
+        for occurrence_id, routine_id, due, status, reason in occurrences:
+            connection.execute(text(
+                "INSERT INTO occurrences (id, routine_id, due_at, send_at, deadline, status, "
+                "reason, outcome_unknown, created_at, finished_at) VALUES (:id, :routine, "
+                ":t, :t, :t, :status, :reason, false, :t, :t)"),
+                {"id": occurrence_id, "routine": routine_id, "t": due, "status": status,
+                 "reason": reason})
+
+    assert upgrade(engine) is True
+    with engine.connect() as connection:
+        named = connection.execute(text(
+            "SELECT id, pause_id FROM occurrences ORDER BY id")).all()
+    engine.dispose()
+    assert [tuple(row) for row in named] == [
+        (1, 1), (2, 1), (3, None), (4, None), (5, 2), (6, None)]

@@ -123,3 +123,36 @@ def test_adherence_counts_done_against_sent(tmp_path, database_url, receiver) ->
     with sessions() as session:
         result = adherence(session, "anna", morning - timedelta(days=1))
     assert (result.planned, result.done, result.missed) == (2, 1, 1)
+
+
+def test_a_reminder_skipped_by_a_pause_names_that_pause_and_no_other_skip_does(
+        tmp_path, database_url, receiver) -> None:
+    """occurrences.pause_id is how adherence, reports and the history page tell a rest
+    day; the "paused: ..." reason is only for people to read."""
+    settings = load(tmp_path, person_config(
+        database_url=database_url, channels={"push": receiver.url}, routines="""
+[[people.routines]]
+exercise = "bridge"
+cron = "30 7,8 * * *"
+""", quiet_hours="07:00-09:00"))
+    sessions = migrated(settings, datetime(2026, 3, 2, 5, 0, tzinfo=UTC))
+    dispatcher = Dispatcher(sessions, lambda: settings, "node")
+    morning, nine = datetime(2026, 3, 2, 6, 30, tzinfo=UTC), datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    # 07:30 local: quiet hours last past 08:30, so it is skipped; 08:30 waits until 09:00.
+    assert run_due(dispatcher, morning) == [] and run_due(dispatcher, nine) == ["sent"]
+    pain(sessions, settings, 5, T0 - timedelta(hours=25))
+    [decision] = pain(sessions, settings, 5, T0).decisions
+    assert decision.action == "pause"
+    day = timedelta(days=1)
+    run_due(dispatcher, morning + day)
+    assert run_due(dispatcher, nine + day) == ["skipped"]
+    with sessions() as session:
+        pause = session.scalars(select(PauseRow)).one()
+        rows = session.scalars(select(Occurrence).order_by(Occurrence.due_at)).all()
+        assert [(r.status, r.pause_id) for r in rows] == [
+            ("skipped", None), ("sent", None), ("skipped", None), ("skipped", pause.id)]
+        assert rows[0].reason == rows[2].reason == "quiet hours last until the next reminder"
+        assert rows[3].reason == f"paused: {pause.reason}"
+        # Adherence counts the rest day, not the skip for quiet hours.
+        result = adherence(session, "anna", morning)
+    assert (result.planned, result.done, result.rest) == (1, 0, 1)

@@ -20,6 +20,7 @@ and a pain report of level 0 on 10 Nov.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -68,36 +69,43 @@ def anna(tmp_path: Path, database_url: str, channels: dict[str, str] | None = No
     return settings, sessions
 
 
+def _occurrence(session: Session, routine: Routine, due: datetime, status: str,
+                reason: str | None = None, pause: PauseRow | None = None) -> Occurrence:
+    row = Occurrence(routine_id=routine.id, due_at=due, send_at=due,
+                     deadline=due + timedelta(minutes=30), status=status, reason=reason,
+                     created_at=due, finished_at=due + timedelta(seconds=1),
+                     pause_id=pause.id if pause else None)
+    session.add(row)
+    session.flush()
+    if status == "sent":
+        session.add(Delivery(occurrence_id=row.id, channel="log", status="sent",
+                             attempts=1, finished_at=due + timedelta(seconds=1)))
+    return row
+
+
+def _done(session: Session, routine: Routine, row: Occurrence | None, at: datetime,
+          outcome: str = "done") -> None:
+    session.add(CheckIn(person_id="anna", routine_id=routine.id,
+                        occurrence_id=row.id if row else None, outcome=outcome, at=at,
+                        source="cli"))
+
+
+def _pain(session: Session, bridge: Routine, at: datetime, level: int,
+          where: str | None = None, note: str | None = None) -> PainReport:
+    row = PainReport(person_id="anna", at=at, level=level, location=where, note=note,
+                     source="link", created_at=at,
+                     routine_id=bridge.id if level >= 5 else None)
+    session.add(row)
+    session.flush()
+    return row
+
+
 def build_history(session: Session) -> None:
     routines = {r.key: r for r in session.scalars(select(Routine))}
     bridge, magnesium = routines["bridge"], routines["magnesium"]
-
-    def occurrence(routine: Routine, due: datetime, status: str,
-                   reason: str | None = None) -> Occurrence:
-        row = Occurrence(routine_id=routine.id, due_at=due, send_at=due,
-                         deadline=due + timedelta(minutes=30), status=status, reason=reason,
-                         created_at=due, finished_at=due + timedelta(seconds=1))
-        session.add(row)
-        session.flush()
-        if status == "sent":
-            session.add(Delivery(occurrence_id=row.id, channel="log", status="sent",
-                                 attempts=1, finished_at=due + timedelta(seconds=1)))
-        return row
-
-    def done(routine: Routine, row: Occurrence | None, at: datetime,
-             outcome: str = "done") -> None:
-        session.add(CheckIn(person_id="anna", routine_id=routine.id,
-                            occurrence_id=row.id if row else None, outcome=outcome, at=at,
-                            source="cli"))
-
-    def pain(at: datetime, level: int, where: str | None = None,
-             note: str | None = None) -> PainReport:
-        row = PainReport(person_id="anna", at=at, level=level, location=where, note=note,
-                         source="link", created_at=at,
-                         routine_id=bridge.id if level >= 5 else None)
-        session.add(row)
-        session.flush()
-        return row
+    occurrence = partial(_occurrence, session)
+    done = partial(_done, session)
+    pain = partial(_pain, session, bridge)
 
     for day in range(2, 23):
         if day == 10:
@@ -110,8 +118,14 @@ def build_history(session: Session) -> None:
     second = pain(local(20, 9), 6, "groin")
 
     week = {day: occurrence(bridge, local(day, 7, 30), "sent") for day in (23, 24, 25, 28, 29)}
+    # The dispatcher names the pause that skipped a reminder (occurrences.pause_id).
+    manual = _add_pause(session, PauseRow(
+        person_id="anna", scope=None, since=local(26, 7), code="manual",
+        reason="paused by hand (cli): all exercise routines", ended_at=local(28, 6),
+        ended_reason="resumed by hand"))
     for day in (26, 27):
-        occurrence(bridge, local(day, 7, 30), "skipped", "paused: paused by hand (cli)")
+        occurrence(bridge, local(day, 7, 30), "skipped", "paused: paused by hand (cli)",
+                   pause=manual)
     # Tapped twice (07:45 and 07:46): one answer per reminder since migration 0004, the
     # latest kept.
     done(bridge, week[23], local(23, 7, 46))
@@ -130,13 +144,21 @@ def build_history(session: Session) -> None:
     occurrence(bridge, local(30, 7, 30), "sent")
     pain(local(30, 9), 9)
 
-    manual = PauseRow(person_id="anna", scope=None, since=local(26, 7), code="manual",
-                      reason="paused by hand (cli): all exercise routines",
-                      ended_at=local(28, 6), ended_reason="resumed by hand")
-    resting = PauseRow(person_id="anna", scope=None, since=local(29, 10), code="persisting",
-                       reason="pain 5+ reported 2 times over 120 h", severe=False)
-    session.add_all([manual, resting])
-    session.flush()
+    _add_decisions(session, manual, first, second)
+
+
+def _add_pause(session: Session, pause: PauseRow) -> PauseRow:
+    session.add(pause)
+    session.flush()  # its id, for the reminders it skipped and its decisions
+    return pause
+
+
+def _add_decisions(session: Session, manual: PauseRow, first: PainReport,
+                   second: PainReport) -> None:
+    """The manual pause's start and end, and the pain pause still in force."""
+    resting = _add_pause(session, PauseRow(
+        person_id="anna", scope=None, since=local(29, 10), code="persisting",
+        reason="pain 5+ reported 2 times over 120 h", severe=False))
     session.add_all([
         DecisionRow(person_id="anna", at=local(26, 7), action="pause", scope=None,
                     code="manual", reason=manual.reason, report_ids=[], pause_id=manual.id),

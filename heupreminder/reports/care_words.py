@@ -83,7 +83,7 @@ def event_details(row: ReportRow, locale: str, titles: Mapping[str, str]) -> str
             parts.append(row.note)
         return ", ".join(parts)
     if row.type == "reminder":
-        if row.status == "skipped" and (row.reason or "").startswith("paused:"):
+        if row.paused:
             return str(t["status"]["rest"])  # a rest day, not a miss
         if row.status == "missed":
             return _WORDS[shipped_locale(locale)]["missed"]

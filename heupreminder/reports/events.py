@@ -125,7 +125,8 @@ def event_rows(session: Session, person: Person, start: datetime,
             Routine.person_id == person.id, Occurrence.due_at >= start,
             Occurrence.due_at < end)):
         add(o.due_at, o.id, ReportRow(o.due_at.astimezone(zone), "reminder",
-                                      keys[o.routine_id], str(o.status), reason=o.reason))
+                                      keys[o.routine_id], str(o.status), reason=o.reason,
+                                      paused=o.pause_id is not None))
     for c in session.scalars(select(CheckIn).where(
             CheckIn.person_id == person.id, CheckIn.at >= start, CheckIn.at < end)):
         add(c.at, c.id, ReportRow(c.at.astimezone(zone), "checkin", keys[c.routine_id],

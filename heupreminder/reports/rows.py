@@ -19,6 +19,7 @@ class ReportRow:
     reason: str | None = None
     source: str | None = None
     levels: tuple[int, ...] = ()  # a decision's: the pain levels that led to it
+    paused: bool = False  # a reminder's: skipped because a pause covered it (a rest day)
 
     def as_dict(self) -> dict[str, Any]:
         return {"at": self.at.isoformat(timespec="seconds"), "type": self.type,

@@ -128,7 +128,7 @@ def routine_weeks(session: Session, person: Person, start: datetime,
         Routine.person_id == person.id, Routine.kind.in_(SESSION_KINDS))
         .order_by(Routine.kind, Routine.key)).all()
     in_window = (Occurrence.due_at >= start) & (Occurrence.due_at < end)
-    paused = func.sum(case((Occurrence.reason.like("paused:%"), 1), else_=0))
+    paused = func.sum(case((Occurrence.pause_id.is_not(None), 1), else_=0))
     counts: dict[tuple[int, str], int] = {}
     for routine_id, status, count, rest in session.execute(
             select(Occurrence.routine_id, Occurrence.status, func.count(), paused)

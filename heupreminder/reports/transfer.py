@@ -102,20 +102,12 @@ def export_person(session: Session, person_id: str) -> dict[str, Any]:
                                .order_by(PersonChannel.name)).all()
     doc = ExportDoc(
         format=_checked(FORMAT), version=_checked(VERSION),
-        person=PersonOut(id=person.id, name=person.name, timezone=person.timezone,
-                         locale=person.locale, quiet_hours=_quiet_text(person.quiet_hours),
-                         channels=list(person.channels), active=person.active,
-                         updated_at=person.updated_at),
+        person=_person_out(person),
         routines=[RoutineOut(key=r.key, kind=_checked(r.kind), exercise=r.exercise, side=r.side,
                              title=r.title, text=r.text, schedule=r.schedule, active=r.active,
                              next_due_at=r.next_due_at, created_at=r.created_at,
                              updated_at=r.updated_at) for r in routines],
-        occurrences=[OccurrenceOut(
-            ref=occurrence_ref[o.id], routine=keys[o.routine_id], due_at=o.due_at,
-            send_at=o.send_at, deadline=o.deadline, status=_checked(o.status), reason=o.reason,
-            claimed_by=o.claimed_by, claimed_until=o.claimed_until,
-            outcome_unknown=o.outcome_unknown, created_at=o.created_at,
-            finished_at=o.finished_at) for o in occurrences],
+        occurrences=[_occurrence_out(o, occurrence_ref, keys, pause_ref) for o in occurrences],
         deliveries=[DeliveryOut(occurrence=occurrence_ref[d.occurrence_id], channel=d.channel,
                                 status=_checked(d.status), attempts=d.attempts, error=d.error,
                                 finished_at=d.finished_at) for d in deliveries],
@@ -191,6 +183,24 @@ def import_person(session: Session, data: Any, *, replace: bool = False,
             "decisions")} | {"channels": len(channels)})
 
 
+def _person_out(person: Person) -> PersonOut:
+    return PersonOut(id=person.id, name=person.name, timezone=person.timezone,
+                     locale=person.locale, quiet_hours=_quiet_text(person.quiet_hours),
+                     channels=list(person.channels), active=person.active,
+                     updated_at=person.updated_at)
+
+
+def _occurrence_out(o: Occurrence, refs: dict[int, int], keys: dict[int, str],
+                    pause_refs: dict[int, int]) -> OccurrenceOut:
+    """One reminder as the file has it: references instead of database ids."""
+    return OccurrenceOut(
+        ref=refs[o.id], routine=keys[o.routine_id], due_at=o.due_at, send_at=o.send_at,
+        deadline=o.deadline, status=_checked(o.status), reason=o.reason,
+        claimed_by=o.claimed_by, claimed_until=o.claimed_until,
+        outcome_unknown=o.outcome_unknown, created_at=o.created_at, finished_at=o.finished_at,
+        pause=pause_refs.get(o.pause_id) if o.pause_id else None)
+
+
 def _key_if_needed(doc: ExportDoc, channel_key: Callable[[], ChannelKey]) -> ChannelKey | None:
     if not any(isinstance(c, PersonalChannelIn) for c in doc.personal_channels):
         return None
@@ -207,8 +217,9 @@ def _delete_rows(session: Session, person_id: str) -> None:
     session.execute(delete(CheckIn).where(CheckIn.person_id == person_id))
     session.execute(delete(DecisionRow).where(DecisionRow.person_id == person_id))
     session.execute(delete(PainReport).where(PainReport.person_id == person_id))
-    session.execute(delete(PauseRow).where(PauseRow.person_id == person_id))
+    # Occurrences before pauses: a reminder skipped by a pause names it (pause_id).
     session.execute(delete(Occurrence).where(Occurrence.routine_id.in_(routine_ids)))
+    session.execute(delete(PauseRow).where(PauseRow.person_id == person_id))
     session.execute(delete(Routine).where(Routine.person_id == person_id))
 
 
@@ -220,11 +231,18 @@ def _insert_rows(session: Session, person_id: str, doc: ExportDoc) -> None:
         for r in doc.routines}
     session.add_all(routines.values())
     session.flush()
+    # Pauses before occurrences: a reminder skipped by a pause names it.
+    pauses = {p.ref: PauseRow(
+        person_id=person_id, scope=p.scope, since=p.since, until=p.until, code=p.code,
+        reason=p.reason, severe=p.severe, ended_at=p.ended_at, ended_reason=p.ended_reason)
+        for p in doc.pauses}
+    _add_in_order(session, list(pauses.values()))
     occurrences = {o.ref: Occurrence(
         routine_id=routines[o.routine].id, due_at=o.due_at, send_at=o.send_at,
         deadline=o.deadline, status=_checked(o.status), reason=o.reason, claimed_by=o.claimed_by,
         claimed_until=o.claimed_until, outcome_unknown=o.outcome_unknown,
-        created_at=o.created_at, finished_at=o.finished_at) for o in doc.occurrences}
+        created_at=o.created_at, finished_at=o.finished_at,
+        pause_id=pauses[o.pause].id if o.pause is not None else None) for o in doc.occurrences}
     _add_in_order(session, list(occurrences.values()))
     _add_in_order(session, [Delivery(
         occurrence_id=occurrences[d.occurrence].id, channel=d.channel, status=d.status,
@@ -239,11 +257,6 @@ def _insert_rows(session: Session, person_id: str, doc: ExportDoc) -> None:
         routine_id=routines[p.routine].id if p.routine is not None else None, note=p.note,
         source=p.source, created_at=p.created_at) for p in doc.pain_reports}
     _add_in_order(session, list(reports.values()))
-    pauses = {p.ref: PauseRow(
-        person_id=person_id, scope=p.scope, since=p.since, until=p.until, code=p.code,
-        reason=p.reason, severe=p.severe, ended_at=p.ended_at, ended_reason=p.ended_reason)
-        for p in doc.pauses}
-    _add_in_order(session, list(pauses.values()))
     _add_in_order(session, [DecisionRow(
         person_id=person_id, at=d.at, action=d.action, scope=d.scope, code=d.code,
         reason=d.reason, report_ids=[reports[ref].id for ref in d.reports],

@@ -88,6 +88,9 @@ class OccurrenceOut(_Row):
     outcome_unknown: bool
     created_at: UTCTime
     finished_at: UTCTime | None
+    # The pause that skipped it; files written before occurrences named their pause
+    # have none.
+    pause: Ref | None = None
 
 
 class DeliveryOut(_Row):
@@ -221,6 +224,8 @@ def reference_problems(doc: ExportDoc) -> list[str]:
     for i, o in enumerate(doc.occurrences):
         if o.routine not in keys:
             problems.append(f"occurrences[{i}].routine: no routine {o.routine!r} in routines")
+        if o.pause is not None and o.pause not in pauses:
+            problems.append(f"occurrences[{i}].pause: no pause with ref {o.pause}")
     for i, d in enumerate(doc.deliveries):
         if d.occurrence not in occurrences:
             problems.append(f"deliveries[{i}].occurrence: no occurrence with ref {d.occurrence}")

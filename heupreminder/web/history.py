@@ -149,7 +149,7 @@ def _event(row: ReportRow, t: dict[str, Any], titles: dict[str, str]) -> dict[st
         what = ", ".join(parts)
     elif row.type in ("reminder", "checkin"):
         what = t["status"].get(row.status or "", row.status or "")
-        if row.type == "reminder" and (row.reason or "").startswith("paused:"):
+        if row.type == "reminder" and row.paused:
             what = t["status"]["rest"]  # a rest day, not a miss
         elif row.reason and row.status in ("skipped", "missed", "failed"):
             what += f" ({row.reason})"
