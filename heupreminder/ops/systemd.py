@@ -56,19 +56,9 @@ def stopping() -> bool:
     return notify("STOPPING=1")
 
 
-def reloading() -> bool:
-    """A config reload has begun; send ready() when it is done."""
-    return notify("RELOADING=1")
-
-
 def watchdog() -> bool:
     """Still alive: resets systemd's watchdog timer."""
     return notify("WATCHDOG=1")
-
-
-def status(text: str) -> bool:
-    """A one-line status shown by `systemctl status`."""
-    return notify("STATUS=" + " ".join(text.split()))
 
 
 def watchdog_interval() -> float | None:
