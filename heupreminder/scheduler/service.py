@@ -135,6 +135,7 @@ class Service:
     # -- lifecycle ---------------------------------------------------------------
 
     def startup(self) -> None:
+        """Lock, migrate, sync the config, start the clock and companions; say "ready"."""
         install_masker(self._settings.secrets)
         # Before anything touches the database: start-up reclaims every open
         # SQLite claim, which is only right if no other service runs on it.
@@ -182,6 +183,7 @@ class Service:
             )
 
     def main_loop(self) -> None:
+        """The main thread until a stop: config reloads (SIGHUP) and the outbox poll."""
         while not self.stopping.wait(MAIN_LOOP_SECONDS):
             if self._reload_requested.is_set():
                 self._reload_requested.clear()
@@ -189,6 +191,7 @@ class Service:
             self.outbox_poll.poll(utcnow())
 
     def shutdown(self) -> None:
+        """Stop the clock, drain the sends (at most DRAIN_SECONDS), hand claims back."""
         systemd.stopping()
         log.info("stopping: finishing reminders being sent (at most %.0f s)", DRAIN_SECONDS)
         self.stopping.set()
