@@ -23,7 +23,7 @@ from heupreminder.config.loader import Settings
 from heupreminder.db.models import Occurrence, OccurrenceStatus, Person, Routine
 from heupreminder.db.sync import sync_config
 from heupreminder.delivery.messages import compose
-from heupreminder.pain.records import pause_covering
+from heupreminder.pain.pauses import pause_covering
 from heupreminder.reports.table import render_table
 from heupreminder.timetable.occurrences import Verdict, walk
 from heupreminder.timetable.quiet_hours import QuietHours
@@ -46,16 +46,9 @@ class PreviewRow:
                 "channels": list(self.channels), "note": self.note}
 
 
-def preview(settings: Settings, sessions: sessionmaker[Session], now: datetime, days: int = 7,
-            person: str | None = None) -> list[PreviewRow]:
-    """The reminders the service will send from `now` for `days` days, in time order."""
-    with sessions() as session:
-        return preview_in(session, settings, now, days=days, person=person)
-
-
 def preview_config(settings: Settings, sessions: sessionmaker[Session], now: datetime,
                    days: int = 7, person: str | None = None) -> list[PreviewRow]:
-    """Like `preview`, for the config file as it is now: what the service will do
+    """Like `preview_in`, for the config file as it is now: what the service will do
     once it (re)loads this config. The config is synced in a transaction that is
     rolled back, so the database is left exactly as it was."""
     with sessions() as session:
@@ -69,6 +62,7 @@ def preview_config(settings: Settings, sessions: sessionmaker[Session], now: dat
 
 def preview_in(session: Session, settings: Settings, now: datetime, *, days: int = 7,
                person: str | None = None) -> list[PreviewRow]:
+    """The reminders the service will send from `now` for `days` days, in time order."""
     if now.utcoffset() is None:
         raise ValueError("preview needs an aware datetime")
     end = now + timedelta(days=days)

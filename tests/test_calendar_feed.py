@@ -25,7 +25,7 @@ from heupreminder.delivery.messages import compose
 from heupreminder.links.history import history_token, revoke_history_link, rotate_history_link
 from heupreminder.links.signing import LinkSigner, LinkTarget, link_secret
 from heupreminder.pain.decisions import pause_by_hand, resume_by_hand
-from heupreminder.preview import preview
+from heupreminder.preview import preview_in
 from heupreminder.web.api import create_token
 from heupreminder.web.app import create_app
 from heupreminder.web.auth_failures import FailureLimiter
@@ -162,7 +162,8 @@ def test_the_feed_is_the_preview_across_a_dst_change(
     feed = serve(zone, routines, now)
     calendar = feed.calendar()
 
-    expected = preview(feed.settings, feed.sessions, now, days=FEED_WEEKS * 7, person="anna")
+    with feed.sessions() as session:  # as the feed reads it
+        expected = preview_in(session, feed.settings, now, days=FEED_WEEKS * 7, person="anna")
     assert len(expected) > 40  # four weeks of three routines
     found = events(calendar)
     assert [(e.decoded("dtstart"), str(e["summary"])) for e in found] == \

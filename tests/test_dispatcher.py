@@ -15,6 +15,7 @@ from heupreminder.db.sync import sync_config
 from heupreminder.delivery.messages import steps_as_lines
 from heupreminder.scheduler.dispatcher import Dispatcher
 from heupreminder.status import person_status
+from tests.dispatching import send_claimed
 from tests.helpers import load, migrated, person_config
 from tests.receivers import HttpInbox
 
@@ -39,7 +40,7 @@ def occurrences(sessions) -> list[Occurrence]:
 def run_once(dispatcher: Dispatcher, now: datetime) -> list[str]:
     dispatcher.clock = lambda: now
     dispatcher.schedule_due(now)
-    return [dispatcher.deliver(i) for i in dispatcher.claim(now, 100)]
+    return send_claimed(dispatcher, dispatcher.claim(now, 100))
 
 
 def test_due_reminder_is_sent_once_in_the_persons_language(tmp_path, database_url, receiver):

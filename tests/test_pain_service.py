@@ -14,6 +14,7 @@ from heupreminder.pain.housekeeping import housekeeping
 from heupreminder.pain.records import log_pain
 from heupreminder.progress import adherence
 from heupreminder.scheduler.dispatcher import Dispatcher
+from tests.dispatching import send_claimed
 from tests.helpers import load, migrated, person_config
 from tests.receivers import HttpInbox
 
@@ -47,7 +48,7 @@ def pain(sessions, settings, level: int, at: datetime):
 def run_due(dispatcher: Dispatcher, now: datetime) -> list[str]:
     dispatcher.clock = lambda: now
     dispatcher.schedule_due(now)
-    return [dispatcher.deliver(i) for i in dispatcher.claim(now, 100)]
+    return send_claimed(dispatcher, dispatcher.claim(now, 100))
 
 
 def test_paused_exercise_is_skipped_supplement_still_sent_checkin_daily(

@@ -39,6 +39,7 @@ from heupreminder.input_text import InputError
 from heupreminder.masking import MASKER, SecretMasker
 from heupreminder.reports.transfer import export_person, import_person
 from heupreminder.scheduler.dispatcher import Dispatcher
+from tests.dispatching import send_claimed
 from tests.helpers import load, migrated, person_config
 from tests.receivers import HttpInbox, free_port, http_receiver
 
@@ -96,7 +97,7 @@ def sessions_for(settings: Settings) -> sessionmaker[Session]:
 def run_once(dispatcher: Dispatcher, now: datetime = MORNING) -> list[str]:
     dispatcher.clock = lambda: now
     dispatcher.schedule_due(now)
-    return [dispatcher.deliver(i) for i in dispatcher.claim(now, 100)]
+    return send_claimed(dispatcher, dispatcher.claim(now, 100))
 
 
 def as_person(doc: dict[str, Any], person_id: str) -> dict[str, Any]:

@@ -15,12 +15,15 @@ from zoneinfo import ZoneInfo
 from click.testing import CliRunner
 from freezegun import freeze_time
 from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
 
 from heupreminder.catalog import get_entry
 from heupreminder.cli import main
+from heupreminder.config import Settings
 from heupreminder.db.models import utcnow
-from heupreminder.preview import PreviewRow, preview, render_preview
+from heupreminder.preview import PreviewRow, preview_in, render_preview
 from heupreminder.scheduler.dispatcher import Dispatcher
+from tests.dispatching import send_claimed
 from tests.helpers import load, migrated, person_config
 from tests.receivers import HttpInbox
 
@@ -54,6 +57,14 @@ def setup(tmp_path: Path, database_url: str, channels: dict[str, str], synced_at
         database_url=database_url, channels=channels, routines=ROUTINES,
         quiet_hours="22:00-07:00"))
     return settings, migrated(settings, synced_at)
+
+
+def preview(settings: Settings, sessions: sessionmaker[Session], now: datetime, days: int,
+            person: str | None = None) -> list[PreviewRow]:
+    """What the service will send, as the web calendar reads it: `preview_in`, in a
+    session of its own."""
+    with sessions() as session:
+        return preview_in(session, settings, now, days=days, person=person)
 
 
 def summary(rows: list[PreviewRow]) -> list[tuple[datetime, str, datetime]]:
@@ -121,7 +132,7 @@ def test_preview_agrees_with_the_dispatcher(tmp_path: Path, database_url: str,
         dispatcher.clock = lambda now=now: now  # type: ignore[misc]
         dispatcher.schedule_due(now)
         for occurrence_id in dispatcher.claim(now, 100):
-            assert dispatcher.deliver(occurrence_id) == "sent"
+            assert send_claimed(dispatcher, [occurrence_id]) == ["sent"]
             sent.append((now.astimezone(ZONE), receiver.posts[-1]["title"]))
         if now == local(9, 23, 30):  # a reminder is now held in the database
             midway = (now, preview(settings, sessions, now, days=1))

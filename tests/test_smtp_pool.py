@@ -31,6 +31,7 @@ from heupreminder.delivery.errors import TransportError
 from heupreminder.delivery.sender import send
 from heupreminder.delivery.smtp import POOL, Server, SmtpPool
 from heupreminder.scheduler.dispatcher import Dispatcher
+from tests.dispatching import send_claimed
 from tests.helpers import load, migrated, person_config
 from tests.receivers import free_port
 
@@ -425,7 +426,7 @@ def _dispatcher(tmp_path: Path, database_url: str, sink: Sink) -> tuple[Any, Dis
 def _deliver(dispatcher: Dispatcher, now: datetime) -> list[str]:
     dispatcher.clock = lambda: now
     dispatcher.schedule_due(now)
-    return [dispatcher.deliver(i) for i in dispatcher.claim(now, 100)]
+    return send_claimed(dispatcher, dispatcher.claim(now, 100))
 
 
 def test_a_5xx_recipient_refusal_is_recorded_failed_at_once_with_its_reason(

@@ -93,6 +93,14 @@ class OccurrenceStatus(StrEnum):
         return self not in (OccurrenceStatus.PENDING, OccurrenceStatus.SENDING)
 
 
+class DeliveryStatus(StrEnum):
+    """One channel's result for a reminder (`deliveries.status`) or a notice
+    (`notices.deliveries`)."""
+
+    SENT = "sent"
+    FAILED = "failed"
+
+
 class Person(Base):
     __tablename__ = "people"
 

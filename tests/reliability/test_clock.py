@@ -21,6 +21,7 @@ from sqlalchemy import select
 from heupreminder.config.loader import load_settings
 from heupreminder.db.models import Occurrence, Routine
 from heupreminder.scheduler.dispatcher import Dispatcher
+from tests.dispatching import send_claimed
 from tests.helpers import migrated
 from tests.receivers import HttpInbox
 from tests.reliability.harness import service_config
@@ -62,7 +63,7 @@ def run_at(dispatcher: Dispatcher, now: datetime) -> None:
     while dispatcher.schedule_due(now):
         pass
     for occurrence_id in dispatcher.claim(now, 100):
-        assert dispatcher.deliver(occurrence_id) == "sent"
+        assert send_claimed(dispatcher, [occurrence_id]) == ["sent"]
 
 
 def occurrences(sessions: object) -> list[tuple[str, str, datetime, str]]:
