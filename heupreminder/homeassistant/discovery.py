@@ -28,6 +28,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from heupreminder.homeassistant.state import PersonState
+from heupreminder.locales import shipped_locale
 
 ONLINE, OFFLINE = "online", "offline"
 PRESS = "PRESS"
@@ -171,7 +172,7 @@ def _all_config_topics(state: PersonState, topics: Topics,
 
 
 def _configs(state: PersonState, topics: Topics) -> dict[str, dict[str, Any]]:
-    words = _WORDS.get(state.locale, _WORDS["en"])
+    words = _WORDS[shipped_locale(state.locale)]
     node = topics.node_id(state.person_id)
     state_topic = topics.state(state.person_id)
 

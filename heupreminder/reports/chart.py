@@ -29,6 +29,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from heupreminder.db.models import CheckIn, PainReport, PauseRow, Person, Routine
+from heupreminder.locales import shipped_locale
 from heupreminder.reports.texts import short_date
 
 WIDTH, HEIGHT = 640, 480
@@ -141,7 +142,7 @@ def render_chart(data: ChartData, locale: str, scale: int = 1,
                  title: str | None = None) -> bytes:
     """The chart as PNG bytes; see the module docstring. ``title`` replaces
     "the last N days" for a period that need not end today (the care report)."""
-    labels = _LABELS.get(locale, _LABELS["en"])
+    labels = _LABELS[shipped_locale(locale)]
     layout = Layout(days=len(data.pain), scale=scale, done_max=max(3, *data.done))
     image = Image.new("RGB", (WIDTH * scale, HEIGHT * scale), BACKGROUND)
     draw = ImageDraw.Draw(image)

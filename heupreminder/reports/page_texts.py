@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from heupreminder.locales import shipped_locale
+
 _TEXTS: dict[str, dict[str, Any]] = {
     "nl": {
         "locale": "nl",
@@ -61,4 +63,4 @@ _TEXTS: dict[str, dict[str, Any]] = {
 
 
 def history_texts(locale: str) -> dict[str, Any]:
-    return _TEXTS.get(locale, _TEXTS["en"])
+    return _TEXTS[shipped_locale(locale)]

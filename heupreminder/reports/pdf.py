@@ -19,6 +19,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from heupreminder.catalog import NOT_MEDICAL_ADVICE
+from heupreminder.locales import shipped_locale
 from heupreminder.reports.care_words import event_details, type_word
 from heupreminder.reports.chart import HEIGHT, WIDTH, render_chart
 from heupreminder.reports.events import CareReport
@@ -65,7 +66,7 @@ class _Pdf(FPDF):
 
 
 def to_pdf(report: CareReport) -> bytes:
-    t = _L.get(report.locale, _L["en"])
+    t = _L[shipped_locale(report.locale)]
     pdf = _Pdf(format="A4")
     pdf.footer_text = latin1(f"{report.name}, {report.first_day} - {report.last_day}")
     pdf.set_title(latin1(f"{t['title']} - {report.name}"))
@@ -117,7 +118,7 @@ def to_pdf(report: CareReport) -> bytes:
                            latin1(type_word(row.type, report.locale)), latin1(routine),
                            latin1(event_details(row, report.locale, report.titles))])
     pdf.ln(4)
-    line(NOT_MEDICAL_ADVICE["nl" if report.locale == "nl" else "en"], size=8, height=4.5)
+    line(NOT_MEDICAL_ADVICE[shipped_locale(report.locale)], size=8, height=4.5)
     return bytes(pdf.output())
 
 

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from heupreminder.locales import shipped_locale
 from heupreminder.reports.summary import PauseNow, WeeklySummary
 
 _MONTHS = {
@@ -91,7 +92,7 @@ PAUSE_CODES = ("persisting", "rising", "severe", "manual")
 
 
 def words(locale: str) -> Mapping[str, str]:
-    return _T.get(locale, _T["en"])
+    return _T[shipped_locale(locale)]
 
 
 def number(value: float, locale: str) -> str:
@@ -102,7 +103,7 @@ def number(value: float, locale: str) -> str:
 def short_date(day: date | datetime, locale: str, zone: ZoneInfo | None = None) -> str:
     if isinstance(day, datetime):
         day = day.astimezone(zone).date() if zone else day.date()
-    months = _MONTHS.get(locale, _MONTHS["en"])
+    months = _MONTHS[shipped_locale(locale)]
     return f"{day.day} {months[day.month - 1]}"
 
 
