@@ -38,6 +38,9 @@ def test_summary_numbers_on_a_fixed_history(tmp_path: Path, database_url: str) -
         # has no end, so it also sees the one reminder after the moment, on 30 Nov.)
         since = adherence(session, "anna", summary.start)
         assert (since.planned, since.done, since.rest) == (6, 3, 2)
+        # Over the same week it is the exercises' total: magnesium is not in it.
+        week = adherence(session, "anna", summary.start, summary.end)
+        assert (week.planned, week.done, week.rest) == (total.planned, total.done, total.rest)
 
         pain = summary.pain
         assert (pain.reports, pain.average, pain.highest) == (4, 2.8, 4)

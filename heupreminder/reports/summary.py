@@ -6,10 +6,9 @@ Contracts (``weekly_summary(session, person, end)``):
   aware datetime, usually the summary moment. Nothing after ``end`` counts, so
   the same database and ``end`` always give the same summary.
 - Per routine (exercises and supplements; nutrition tips are not sessions):
-  ``planned`` = reminders that went out (status ``sent``), ``done`` = those
-  marked done (each reminder once, however often it was tapped), ``rest`` =
-  reminders skipped because the routine was paused. As in ``progress.py``,
-  rest days are not misses: ``missed = planned - done``.
+  ``planned``, ``done`` and ``rest`` are ``progress.routine_adherence()``'s
+  (rest days are not misses: ``missed = planned - done``), so the exercises'
+  total (``total("exercise")``) is ``progress.adherence()`` for the week.
 - Pain: the week's reports (count, average, highest) and the average of the
   week before; ``trend`` is ``up``/``down``/``steady`` (a change of less than
   0.5 is steady) when both weeks have reports, ``new`` when only this week
@@ -24,19 +23,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from heupreminder.db.models import (
-    CheckIn,
-    Occurrence,
-    OccurrenceStatus,
     PainReport,
     PauseRow,
     Person,
     Routine,
 )
 from heupreminder.delivery.messages import routine_title
+from heupreminder.progress import Adherence, routine_adherence
 
 WEEK = timedelta(days=7)
 STEADY_BAND = 0.5
@@ -127,28 +124,14 @@ def routine_weeks(session: Session, person: Person, start: datetime,
     routines = session.scalars(select(Routine).where(
         Routine.person_id == person.id, Routine.kind.in_(SESSION_KINDS))
         .order_by(Routine.kind, Routine.key)).all()
-    in_window = (Occurrence.due_at >= start) & (Occurrence.due_at < end)
-    paused = func.sum(case((Occurrence.pause_id.is_not(None), 1), else_=0))
-    counts: dict[tuple[int, str], int] = {}
-    for routine_id, status, count, rest in session.execute(
-            select(Occurrence.routine_id, Occurrence.status, func.count(), paused)
-            .join(Routine).where(Routine.person_id == person.id, in_window)
-            .group_by(Occurrence.routine_id, Occurrence.status)):
-        if status == OccurrenceStatus.SENT:
-            counts[(routine_id, "planned")] = count
-        elif status == OccurrenceStatus.SKIPPED:
-            counts[(routine_id, "rest")] = int(rest or 0)
-    done = {routine_id: count for routine_id, count in session.execute(
-        select(Occurrence.routine_id, func.count(func.distinct(CheckIn.occurrence_id)))
-        .join(Occurrence, Occurrence.id == CheckIn.occurrence_id)
-        .where(CheckIn.person_id == person.id, CheckIn.outcome == "done", in_window,
-               Occurrence.status == OccurrenceStatus.SENT)
-        .group_by(Occurrence.routine_id))}
+    # progress.py's rule, per routine; the exercises' sum is the person's adherence.
+    counts = routine_adherence(session, person.id, start, end, kinds=SESSION_KINDS)
+    nothing = Adherence(planned=0, done=0, rest=0)
     weeks = []
     for routine in routines:
+        count = counts.get(routine.id, nothing)
         row = RoutineWeek(routine.key, routine_title(routine, person.locale), routine.kind,
-                          counts.get((routine.id, "planned"), 0), done.get(routine.id, 0),
-                          counts.get((routine.id, "rest"), 0))
+                          count.planned, count.done, count.rest)
         if routine.active or row.planned or row.rest:
             weeks.append(row)
     return weeks
