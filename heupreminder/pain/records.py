@@ -24,14 +24,10 @@ from heupreminder.db.models import CheckIn, Occurrence, PainReport
 from heupreminder.input_text import InputError, quote, text_problem
 from heupreminder.pain.decisions import apply_policy
 
-# Re-exported ("as" names) only because the scheduler and the preview still import them
-# from here while others rework those files; drop them once they import from
-# pain.housekeeping and pain.pauses.
+# Re-exported ("as") only because scheduler/service.py still imports it from here while
+# the scheduler is being reworked; drop it once that imports pain.housekeeping.
 from heupreminder.pain.housekeeping import housekeeping as housekeeping
 from heupreminder.pain.lookups import get_person, get_routine
-from heupreminder.pain.pauses import active_pauses_by_person as active_pauses_by_person
-from heupreminder.pain.pauses import covering as covering
-from heupreminder.pain.pauses import pause_covering as pause_covering
 from heupreminder.policy.pain_facts import Decision
 
 LOCATIONS = ("groin", "outer", "lower-back", "other")
