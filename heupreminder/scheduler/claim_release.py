@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from heupreminder.db.engine import changed_rows
 from heupreminder.db.models import OccurrenceStatus
-from heupreminder.scheduler.dispatcher import NOTICES, OCCURRENCES
+from heupreminder.scheduler.recording import NOTICES, OCCURRENCES
 
 
 def release_own_claims(sessions: sessionmaker[Session], node_id: str, *,

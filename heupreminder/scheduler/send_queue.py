@@ -23,7 +23,7 @@ from heupreminder.delivery.http_client import CLIENT, HttpRequest
 from heupreminder.delivery.sending_process import Send, SendingProcess
 from heupreminder.delivery.smtp import POOL as SMTP_POOL
 from heupreminder.masking import MASKER
-from heupreminder.scheduler.dispatcher import SendJob, SendResult
+from heupreminder.scheduler.results import SendJob, SendResult
 from heupreminder.scheduler.send_slots import SendSlots
 
 log = logging.getLogger(__name__)
