@@ -1,4 +1,10 @@
-"""Small builders shared by the tests: a config on disk, a migrated database."""
+"""Small builders shared by the tests: config TOML, a config on disk, a migrated database.
+
+`person_config` writes a whole config for Anna; `routine` one of her routines
+(or anyone's: it belongs to the `[[people]]` before it) and `person` another
+person, for its `extra`. BRIDGE and BRIDGE_AND_MAGNESIUM are the routines most
+tests give her.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,29 @@ from heupreminder.db.engine import make_engine, make_sessionmaker
 from heupreminder.db.migrate import upgrade
 from heupreminder.db.sync import sync_config
 from tests.receivers import free_port
+
+
+def routine(exercise: str, *, at: str | None = None, cron: str | None = None,
+            days: str | None = None) -> str:
+    """One `[[people.routines]]` entry for a catalogue exercise, as config TOML."""
+    lines = ["[[people.routines]]", f'exercise = "{exercise}"']
+    lines += [f'{key} = "{value}"' for key, value in
+              (("at", at), ("cron", cron), ("days", days)) if value is not None]
+    return "\n".join(lines) + "\n"
+
+
+def person(person_id: str, name: str, channels: list[str], *, locale: str | None = None,
+           routines: str = "") -> str:
+    """Another `[[people]]` entry (Anna is person_config's own), with its routines."""
+    lines = ["[[people]]", f'id = "{person_id}"', f'name = "{name}"',
+             "channels = [" + ", ".join(f'"{c}"' for c in channels) + "]"]
+    if locale is not None:
+        lines.append(f'locale = "{locale}"')
+    return "\n".join(lines) + "\n" + (f"\n{routines}" if routines else "")
+
+
+BRIDGE = routine("bridge", at="07:30")
+BRIDGE_AND_MAGNESIUM = f"{BRIDGE}\n{routine('magnesium', at='08:00')}"
 
 
 def person_config(*, database_url: str, channels: dict[str, str], routines: str,

@@ -25,7 +25,7 @@ from heupreminder.web.api import create_token
 from heupreminder.web.app import create_app
 from heupreminder.web.auth_failures import FailureLimiter
 from heupreminder.web.context import WebContext
-from tests.helpers import load, migrated, person_config
+from tests.helpers import BRIDGE, load, migrated, person_config
 
 PROFILE = settings(deadline=None, database=None, derandomize=True, max_examples=150,
                    suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -68,7 +68,7 @@ def world(tmp_path: Path, database_url: str) -> Iterator[tuple[Any, str, str,
                                                                  sessionmaker[Session]]]:
     config = load(tmp_path, person_config(
         database_url=database_url, channels={"log": "console://"},
-        routines='[[people.routines]]\nexercise = "bridge"\nat = "07:30"\n'))
+        routines=BRIDGE))
     sessions = migrated(config, datetime.now(UTC) - timedelta(days=1))
     with sessions.begin() as session:
         token = create_token(session, "anna")

@@ -18,37 +18,18 @@ from heupreminder.db.models import CheckIn, DecisionRow, Notice, PainReport, Pau
 from heupreminder.web.api import create_token
 from heupreminder.web.app import create_app
 from heupreminder.web.context import WebContext
-from tests.helpers import load, migrated, person_config
-
-ROUTINES = """
-[[people.routines]]
-exercise = "bridge"
-at = "07:30"
-
-[[people.routines]]
-exercise = "magnesium"
-at = "08:00"
-"""
+from tests.helpers import BRIDGE_AND_MAGNESIUM, load, migrated, person, person_config, routine
 
 
 def two_people(routines: str) -> str:
-    return routines + """
-[[people]]
-id = "bert"
-name = "Bert"
-channels = ["log"]
-locale = "en"
-
-[[people.routines]]
-exercise = "walk"
-at = "09:00"
-"""
+    return routines + "\n" + person("bert", "Bert", ["log"], locale="en",
+                                     routines=routine("walk", at="09:00"))
 
 
 @pytest.fixture
 def setup(tmp_path: Path, database_url: str) -> tuple[Path, Settings, sessionmaker[Session]]:
     text = person_config(database_url=database_url, channels={"log": "console://"},
-                         routines=two_people(ROUTINES))
+                         routines=two_people(BRIDGE_AND_MAGNESIUM))
     settings = load(tmp_path, text)
     sessions = migrated(settings, datetime.now(UTC))
     return settings.path, settings, sessions

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.conftest import PG_ENV
-from tests.helpers import person_config
+from tests.helpers import BRIDGE, person_config
 from tests.receivers import free_port
 
 # psycopg made unimportable, as after `pip install -e .` without [postgres].
@@ -24,8 +24,7 @@ WITHOUT_PSYCOPG = ("import sys; sys.modules['psycopg'] = None; "
 def write_config(tmp_path: Path, database_url: str) -> str:
     path = tmp_path / "heupreminder.toml"
     path.write_text(person_config(database_url=database_url, channels={"log": "console://"},
-                                  routines='[[people.routines]]\nexercise = "bridge"\n'
-                                           'at = "07:30"\n'), encoding="utf-8")
+                                  routines=BRIDGE), encoding="utf-8")
     return str(path)
 
 

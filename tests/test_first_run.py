@@ -92,12 +92,12 @@ def test_time_until_in_words(delta: timedelta, words: str) -> None:
 
 def test_next_reminder_names_who_what_and_when(tmp_path: Path) -> None:
     from heupreminder.upcoming import NOTHING_DUE, next_reminder
-    from tests.helpers import load, migrated, person_config
+    from tests.helpers import load, migrated, person_config, routine
 
     now = datetime(2026, 11, 30, 12, 48, tzinfo=UTC)  # 13:48 in Amsterdam
     settings = load(tmp_path, person_config(
         database_url=f"sqlite:///{tmp_path / 'h.db'}", channels={"log": "console://"},
-        locale="en", routines='[[people.routines]]\nexercise = "bridge"\nat = "18:00"\n'))
+        locale="en", routines=routine("bridge", at="18:00")))
     sessions = migrated(settings, now)
     with sessions() as session:
         assert next_reminder(session, now) == (

@@ -37,13 +37,11 @@ from heupreminder.scheduler.dispatcher import Dispatcher
 from heupreminder.web.app import create_app
 from heupreminder.web.auth_failures import FailureLimiter
 from heupreminder.web.context import WebContext
-from tests.helpers import load, migrated, person_config
+from tests.helpers import BRIDGE, load, migrated, person, person_config
 
 # A Wednesday; 07:30 in Amsterdam (CET, UTC+1) is 06:30 UTC.
 MORNING = datetime(2026, 1, 7, 6, 30, tzinfo=UTC)
-BRIDGE = '[[people.routines]]\nexercise = "bridge"\nat = "07:30"\n'
-BERT = ('[[people]]\nid = "bert"\nname = "Bert"\nchannels = ["push"]\n\n'
-        '[[people.routines]]\nexercise = "bridge"\nat = "07:30"\n')
+BERT = person("bert", "Bert", ["push"], routines=BRIDGE)
 WRITTEN = (CheckIn, PainReport, DecisionRow, Notice, PauseRow)
 
 

@@ -21,17 +21,14 @@ from heupreminder.db.models import Notice, Person
 from heupreminder.delivery.outbox import queue_notice
 from heupreminder.scheduler.dispatcher import Dispatcher
 from heupreminder.status import collect_status, render_status
-from tests.helpers import load, migrated, person_config
+from tests.helpers import BRIDGE, load, migrated, person_config
 from tests.receivers import HttpInbox, free_port
 
 NOW = datetime(2026, 1, 7, 9, 0, tzinfo=UTC)
-LATER_ROUTINE = '[[people.routines]]\nexercise = "bridge"\nat = "07:30"\n'
-
-
 def setup(tmp_path: Path, database_url: str, channels: dict[str, str],
           extra_service: str = "") -> tuple[Settings, sessionmaker[Session]]:
     settings = load(tmp_path, person_config(
-        database_url=database_url, channels=channels, routines=LATER_ROUTINE,
+        database_url=database_url, channels=channels, routines=BRIDGE,
         person_channels=[name for name in channels if name != "admin"],
         extra_service=extra_service))
     return settings, migrated(settings, NOW - timedelta(hours=1))

@@ -21,7 +21,7 @@ import pytest
 
 from heupreminder.masking import SecretMasker
 from heupreminder.ops.logs import JsonFormatter, _MaskedStreamHandler
-from tests.helpers import person_config
+from tests.helpers import person_config, routine
 from tests.receivers import HttpInbox
 
 SECRET = "FakeSecret123"
@@ -107,7 +107,7 @@ def test_service_logs_json_lines(tmp_path: Path, receiver: HttpInbox) -> None:
     config.write_text(person_config(
         database_url=f"sqlite:///{tmp_path / 'h.db'}", catch_up="5s",
         channels={"log": "console://", "hook": hook},
-        routines=f'[[people.routines]]\nexercise = "bridge"\nat = "{due}"\n'),
+        routines=routine("bridge", at=due)),
         encoding="utf-8")
     env = {**os.environ, "HOOK_TOKEN": SECRET, "http_proxy": f"http://127.0.0.1:{receiver.port}",
            "no_proxy": ""}

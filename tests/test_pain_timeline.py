@@ -26,7 +26,7 @@ from heupreminder.db.models import CheckIn, DecisionRow, Notice, PainReport, Pau
 from heupreminder.pain.housekeeping import housekeeping
 from heupreminder.pain.records import log_checkin, log_pain
 from heupreminder.status import collect_status, render_status
-from tests.helpers import load, migrated, person_config
+from tests.helpers import load, migrated, person, person_config, routine
 
 AMS = ZoneInfo("Europe/Amsterdam")
 START = date(2026, 5, 4)  # day 1, a Monday, far from a DST change
@@ -43,16 +43,7 @@ at = "18:00"
 exercise = "magnesium"
 at = "08:00"
 """
-BERT = """
-[[people]]
-id = "bert"
-name = "Bert"
-channels = ["push"]
-
-[[people.routines]]
-exercise = "walk"
-at = "09:00"
-"""
+BERT = person("bert", "Bert", ["push"], routines=routine("walk", at="09:00"))
 
 
 def at(day: int, hhmm: str) -> datetime:

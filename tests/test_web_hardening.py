@@ -34,11 +34,11 @@ from heupreminder.web.app import create_app
 from heupreminder.web.auth_failures import FailureLimiter
 from heupreminder.web.context import WebContext
 from heupreminder.web.server import WebServer
-from tests.helpers import load, migrated, person_config
+from tests.helpers import BRIDGE, load, migrated, person, person_config
 from tests.receivers import free_port
 
 PUBLIC_HOST = "heup.example.org"
-BERT = '[[people]]\nid = "bert"\nname = "Bert"\nchannels = ["log"]\n'
+BERT = person("bert", "Bert", ["log"])
 
 
 class DrivenClock:
@@ -92,7 +92,7 @@ def site(tmp_path: Path, database_url: str) -> Iterator[Site]:
     port = free_port()
     settings = load(tmp_path, person_config(
         database_url=database_url, channels={"log": "console://"},
-        routines='[[people.routines]]\nexercise = "bridge"\nat = "07:30"\n',
+        routines=BRIDGE,
         listen=f"127.0.0.1:{port}", public_url=f"https://{PUBLIC_HOST}", extra=BERT))
     sessions = migrated(settings, datetime.now(UTC) - timedelta(days=1))
     with sessions.begin() as session:

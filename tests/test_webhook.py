@@ -21,7 +21,7 @@ from heupreminder.config.loader import Channel
 from heupreminder.delivery.http_capture import capture, may_use_fast_path
 from heupreminder.delivery.sender import Attachment, TransportError, send
 from heupreminder.scheduler.service import claim_capacity
-from tests.helpers import load, person_config
+from tests.helpers import BRIDGE, load, person_config
 from tests.receivers import HttpInbox, ReceivedRequest, free_port, http_receiver
 
 TITLE = "Ochtendbrug"
@@ -138,7 +138,7 @@ def test_webhook_only_installations_claim_bigger_batches(tmp_path) -> None:
         settings = load(tmp_path, person_config(
             database_url=f"sqlite:///{tmp_path / 'h.db'}", channels=channels,
             extra_service=f'lease = "{lease}"',
-            routines='[[people.routines]]\nexercise = "bridge"\nat = "07:30"\n'))
+            routines=BRIDGE))
         return claim_capacity(settings)
 
     # Apprise's threads (8 by default) can each hang 8 s per try; the 32 connections

@@ -27,7 +27,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from heupreminder.catalog import get_entry
-from tests.helpers import person_config
+from tests.helpers import person_config, routine
 from tests.receivers import HttpInbox, free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -98,7 +98,7 @@ def test_reminder_link_works_in_a_phone_browser(tmp_path: Path, receiver: HttpIn
     config.write_text(person_config(
         database_url=database_url, channels={"phone": receiver.url},
         listen=f"127.0.0.1:{port}", public_url=base,
-        routines=f'[[people.routines]]\nexercise = "bridge"\nat = "{due}"\n'), encoding="utf-8")
+        routines=routine("bridge", at=due)), encoding="utf-8")
     bridge = get_entry("bridge")
     assert bridge is not None
     log = tmp_path / "service.log"

@@ -15,7 +15,7 @@ from heupreminder.catalog import get_entry
 from heupreminder.delivery.messages import steps_as_lines
 from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, require_browser
 from tests.e2e.test_service import due_after_ready, service, wait_until
-from tests.helpers import person_config
+from tests.helpers import person_config, routine
 from tests.receivers import HttpInbox, SmtpInbox, free_port, text_of
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -56,7 +56,7 @@ def write_config(tmp_path: Path, smtp: SmtpInbox, ntfy: HttpInbox, due_in: float
         database_url=f"sqlite:///{tmp_path / 'h.db'}", locale="en",
         channels={"mail": mail, "phone": f"ntfy://127.0.0.1:{ntfy.port}/anna"},
         listen=f"127.0.0.1:{port}", public_url=f"http://127.0.0.1:{port}",
-        routines=f'[[people.routines]]\nexercise = "bridge"\nat = "{due:%H:%M:%S}"\n'),
+        routines=routine("bridge", at=f"{due:%H:%M:%S}")),
         encoding="utf-8")
     return path
 

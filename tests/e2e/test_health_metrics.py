@@ -10,7 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from tests.e2e.test_service import service, wait_until
-from tests.helpers import person_config
+from tests.helpers import person_config, routine
 from tests.receivers import HttpInbox, free_port
 
 SECRET = "MetricsMustNotShowThis99"
@@ -32,7 +32,7 @@ def test_health_and_metrics_of_the_running_service(tmp_path: Path, receiver: Htt
     config.write_text(person_config(
         database_url=f"sqlite:///{tmp_path / 'h.db'}", listen=f"127.0.0.1:{port}",
         channels={"phone": secret_url},
-        routines=f'[[people.routines]]\nexercise = "bridge"\nat = "{due}"\n'), encoding="utf-8")
+        routines=routine("bridge", at=due)), encoding="utf-8")
     log = tmp_path / "service.log"
     with service(config, log) as process:
         wait_until(lambda: "heupreminder ready" in log.read_text())

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.test_service import ZONE, due_after_ready, heupreminder, service
-from tests.helpers import person_config
+from tests.helpers import person_config, routine
 from tests.mqtt_watcher import BROKER_HOST, BROKER_PORT, Watcher, watcher
 
 MQTT_PASSWORD = "Mqtt-Pw-Never-Logged-42"
@@ -28,7 +28,7 @@ def write_config(tmp_path: Path, database_url: str, ha: Watcher, due_in: float) 
     due = (datetime.now(ZONE) + timedelta(seconds=due_in)).strftime("%H:%M:%S")
     body = person_config(
         database_url=database_url, channels={"console": "console://"},
-        routines=f'[[people.routines]]\nexercise = "bridge"\nat = "{due}"\n',
+        routines=routine("bridge", at=due),
         extra=(f'[mqtt]\nurl = "mqtt://heup:{MQTT_PASSWORD}@{BROKER_HOST}:{BROKER_PORT}"\n'
                f'discovery_prefix = "{ha.discovery_prefix}"\nbase_topic = "{ha.base_topic}"\n'))
     path = tmp_path / "heupreminder.toml"

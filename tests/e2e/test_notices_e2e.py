@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.e2e.test_service import service, wait_until
-from tests.helpers import person_config
+from tests.helpers import person, person_config, routine
 from tests.receivers import http_receiver
 
 ZONE = ZoneInfo("Europe/Amsterdam")
@@ -60,7 +60,7 @@ def test_a_rest_message_in_flight_when_the_service_stops_arrives_after_restart(
             # A lease longer than one try (8 s), so PostgreSQL takes a dead claim
             # over soon after the restart; SQLite takes it over at start-up.
             extra_service='lease = "10s"',
-            routines='[[people.routines]]\nexercise = "bridge"\nat = "06:00"\n'),
+            routines=routine("bridge", at="06:00")),
             encoding="utf-8")
         log = tmp_path / "first.log"
         with service(config, log) as process:
@@ -101,14 +101,13 @@ def test_a_caregiver_channel_that_hangs_does_not_delay_anyones_reminders(
 
         def write(due: str) -> None:
             others = "".join(
-                f'\n[[people]]\nid = "p{n}"\nname = "P{n}"\nchannels = ["phone"]\n'
-                f'[[people.routines]]\nexercise = "bridge"\nat = "{due}"\n'
+                "\n" + person(f"p{n}", f"P{n}", ["phone"], routines=routine("bridge", at=due))
                 for n in range(people))
             config.write_text(person_config(
                 database_url=database_url, locale="en",
                 channels={"phone": receiver.url, "care": care.url},
                 person_channels=["phone"], extra_person='caregiver_channels = ["care"]',
-                routines='[[people.routines]]\nexercise = "bridge"\nat = "06:00"\n',
+                routines=routine("bridge", at="06:00"),
                 extra=others), encoding="utf-8")
 
         write("06:00")

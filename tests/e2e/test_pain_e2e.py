@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import create_engine, text
 
 from tests.e2e.test_service import service, wait_until
-from tests.helpers import person_config
+from tests.helpers import person_config, routine
 from tests.receivers import SmtpInbox, free_port, text_of
 
 ZONE = ZoneInfo("Europe/Amsterdam")
@@ -47,7 +47,7 @@ def test_persisting_pain_pauses_and_the_rest_message_arrives(
     config.write_text(person_config(
         database_url=database_url, locale="en", channels={"mail": mail},
         listen=f"127.0.0.1:{port}",
-        routines=f'[[people.routines]]\nexercise = "bridge"\nat = "{due}"\n'), encoding="utf-8")
+        routines=routine("bridge", at=due)), encoding="utf-8")
     log = tmp_path / "service.log"
     with service(config, log) as process:
         wait_until(lambda: "heupreminder ready" in log.read_text())

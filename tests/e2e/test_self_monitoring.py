@@ -9,7 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from tests.e2e.test_service import service, wait_until
-from tests.helpers import person_config
+from tests.helpers import person_config, routine
 from tests.receivers import HttpInbox, free_port
 
 
@@ -22,7 +22,7 @@ def test_heartbeat_and_admin_channel(tmp_path: Path, receiver: HttpInbox) -> Non
         channels={"phone": dead, "admin": receiver.url}, person_channels=["phone"],
         extra_service=(f'heartbeat_url = "http://127.0.0.1:{receiver.port}/ping/a1b2c3d4e5f6"\n'
                        'admin_channel = "admin"'),
-        routines=f'[[people.routines]]\nexercise = "bridge"\nat = "{due}"\n'), encoding="utf-8")
+        routines=routine("bridge", at=due)), encoding="utf-8")
     log = tmp_path / "service.log"
     with service(config, log) as process:
         wait_until(lambda: receiver.posts, timeout=60)  # after retries at +2 s and +5 s

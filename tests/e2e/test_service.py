@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, text
 
 from heupreminder.catalog import STOP_IF_IT_HURTS, get_entry
 from heupreminder.delivery.messages import steps_as_lines
-from tests.helpers import person_config
+from tests.helpers import person_config, routine
 from tests.receivers import HttpInbox, SmtpInbox, free_port, text_of
 
 PASSWORD = "Sup3r-Secret-Mail-Pw"
@@ -77,7 +77,7 @@ def write_config(tmp_path: Path, database_url: str, smtp: SmtpInbox, receiver: H
     body = person_config(
         database_url=database_url, locale=locale,
         channels={"mail": mail, "phone": receiver.url},
-        routines=f'[[people.routines]]\nexercise = "bridge"\nat = "{due}"\n')
+        routines=routine("bridge", at=due))
     path = tmp_path / "heupreminder.toml"
     path.write_text(body, encoding="utf-8")
     return path

@@ -27,7 +27,7 @@ from heupreminder.web.api import create_token
 from heupreminder.web.app import create_app
 from heupreminder.web.auth_failures import FailureLimiter
 from heupreminder.web.context import WebContext
-from tests.helpers import load, migrated, person_config
+from tests.helpers import BRIDGE, load, migrated, person_config
 
 PROFILE = settings(deadline=None, database=None, derandomize=True,
                    suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -179,7 +179,7 @@ def counts(sessions: sessionmaker[Session]) -> tuple[int, ...]:
 def api(tmp_path: Path, database_url: str) -> Iterator[tuple[Any, str, sessionmaker[Session]]]:
     settings_ = load(tmp_path, person_config(
         database_url=database_url, channels={"log": "console://"},
-        routines='[[people.routines]]\nexercise = "bridge"\nat = "07:30"\n'))
+        routines=BRIDGE))
     sessions = migrated(settings_, datetime.now(UTC) - timedelta(days=1))
     with sessions.begin() as session:
         token = create_token(session, "anna")
@@ -254,7 +254,7 @@ def test_pain_command_exits_0_or_2_without_a_traceback(tmp_path: Path, args: lis
     if not config.exists():
         config.write_text(person_config(
             database_url=f"sqlite:///{tmp_path / 'h.db'}", channels={"log": "console://"},
-            routines='[[people.routines]]\nexercise = "bridge"\nat = "07:30"\n'), encoding="utf-8")
+            routines=BRIDGE), encoding="utf-8")
     runner = CliRunner()
     before = runner.invoke(main, ["history", "--json", "--config", str(config)])
     result = runner.invoke(main, ["pain", *args, "--config", str(config)])
