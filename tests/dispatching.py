@@ -10,7 +10,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from heupreminder.db.models import Occurrence, OccurrenceStatus
-from heupreminder.scheduler.dispatcher import Dispatcher, SendOutcome
+from heupreminder.scheduler.dispatcher import Dispatcher
+from heupreminder.scheduler.results import SendOutcome
 
 
 def send_claimed(dispatcher: Dispatcher, occurrence_ids: list[int]) -> list[SendOutcome]:

@@ -40,9 +40,6 @@ from heupreminder.scheduler import claims, notices, send_jobs
 from heupreminder.scheduler.recording import NOTICES, OCCURRENCES, record_results
 from heupreminder.scheduler.results import SendJob, SendOutcome, SendResult
 
-# The service reads the tables and the job types from here.
-__all__ = ["NOTICES", "OCCURRENCES", "Dispatcher", "SendJob", "SendOutcome", "SendResult"]
-
 
 class Dispatcher:
     """The units of work, in the order the service calls them; each hands over to
