@@ -23,10 +23,6 @@ from heupreminder.config.loader import Settings
 from heupreminder.db.models import CheckIn, Occurrence, PainReport
 from heupreminder.input_text import InputError, quote, text_problem
 from heupreminder.pain.decisions import apply_policy
-
-# Re-exported ("as") only because scheduler/service.py still imports it from here while
-# the scheduler is being reworked; drop it once that imports pain.housekeeping.
-from heupreminder.pain.housekeeping import housekeeping as housekeeping
 from heupreminder.pain.lookups import get_person, get_routine
 from heupreminder.policy.pain_facts import Decision
 

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from heupreminder.config.loader import Settings, load_settings
+from heupreminder.db.backend import is_sqlite
 from heupreminder.db.engine import make_engine, make_sessionmaker
 from heupreminder.db.lock import SQLiteLock
 from heupreminder.db.migrate import upgrade
@@ -47,7 +48,7 @@ from heupreminder.delivery.channel_book import check_channel_key
 from heupreminder.delivery.outbox import queue_admin_notice
 from heupreminder.masking import install_masker
 from heupreminder.ops import systemd
-from heupreminder.pain.records import housekeeping
+from heupreminder.pain.housekeeping import housekeeping
 from heupreminder.reports.weekly import queue_summaries
 from heupreminder.scheduler.claim_release import release_own_claims
 from heupreminder.scheduler.companions import homeassistant_bridge, web_server
@@ -146,7 +147,7 @@ class Service:
         with self.sessions() as session:  # people's channels in the database need their key
             check_channel_key(session)  # ChannelKeyError (a ConfigError): exit 2, names it
         self._sync()
-        sqlite = self.engine.dialect.name == "sqlite"
+        sqlite = is_sqlite(self.engine)
         self.dispatcher.recover_expired_claims(utcnow(), all_claims=sqlite)
         self._add_clock_jobs()
         if uses_fast_path(self._settings):
