@@ -24,6 +24,7 @@ from heupreminder.db.models import (
     Routine,
 )
 from heupreminder.delivery.messages import routine_title
+from heupreminder.locales import shipped_locale
 from heupreminder.pain.pauses import covering, pauses_stopping_exercises
 from heupreminder.progress import adherence
 from heupreminder.reports.care_words import why_words
@@ -65,7 +66,7 @@ def read_person(session: Session, person_id: str, now: datetime) -> PersonState 
     person = session.get(Person, person_id)
     if person is None:
         return None
-    locale = person.locale if person.locale in _ALL_EXERCISES else "en"
+    locale = shipped_locale(person.locale)
     if not person.active:
         return PersonState(person_id=person.id, name=person.name, locale=locale, active=False)
     routines = session.scalars(select(Routine).where(

@@ -22,7 +22,8 @@ import re
 from collections.abc import Mapping
 from datetime import timedelta
 
-from heupreminder.catalog import LOCALES, STOP_IF_IT_HURTS, Locale
+from heupreminder.catalog import STOP_IF_IT_HURTS
+from heupreminder.locales import Locale, check_locale
 from heupreminder.policy.pain_facts import MANUAL, SEVERE_TODAY, Decision
 
 MAX_MESSAGE_CHARS = 600
@@ -175,7 +176,7 @@ _CAREGIVER: Mapping[Locale, Mapping[str, str]] = {
 
 def rested_for(locale: Locale, paused_for: timedelta | None) -> str:
     """How long the rest really lasted, as words: "after 23 hours of rest"."""
-    words = _RESTED[_check_locale(locale)]
+    words = _RESTED[check_locale(locale)]
     hours = int(paused_for.total_seconds() // 3600) if paused_for is not None else 0
     if hours < 1:
         return words["short"]
@@ -195,7 +196,7 @@ def rest_message(locale: Locale, decision: Decision, routine_title: str | None, 
     ``decision.advise_care`` (and then leaves out that soreness is normal).
     ``has_supplements``: whether the person has supplement reminders that carry on.
     """
-    words = _REST[_check_locale(locale)]
+    words = _REST[check_locale(locale)]
     what = _what(words, decision, routine_title)
     if decision.action == "pause" and decision.code == SEVERE_TODAY:
         parts = [words["today"].format(what=what)]
@@ -225,7 +226,7 @@ def rest_message(locale: Locale, decision: Decision, routine_title: str | None, 
 def resume_message(locale: Locale, decision: Decision,
                    routine_title: str | None = None) -> tuple[str, str]:
     """Tell a person their exercises are back: build up calmly, stop if it hurts."""
-    words = _RESUME[_check_locale(locale)]
+    words = _RESUME[check_locale(locale)]
     if decision.action != "resume":
         raise ValueError(f"resume_message needs a resume decision, not {decision.action!r}")
     what = _what(_REST[locale], decision, routine_title)
@@ -243,7 +244,7 @@ def checkin_message(locale: Locale, person_name: str, *, by_hand: bool = False,
     ``until``: when such a pause ends by itself, already written for the person.
     Otherwise says how the policy lets the exercises come back (``resume_level``).
     """
-    words = _CHECKIN[_check_locale(locale)]
+    words = _CHECKIN[check_locale(locale)]
     if by_hand:
         how = words["by_hand_until"].format(until=until) if until else words["by_hand"]
     else:
@@ -259,7 +260,7 @@ def caregiver_message(locale: Locale, person_name: str, decision: Decision,
                       routine_title: str | None = None) -> tuple[str, str]:
     """Let a caregiver know the person reported severe pain, what is on hold, and that they
     were advised to seek care."""
-    words = _CAREGIVER[_check_locale(locale)]
+    words = _CAREGIVER[check_locale(locale)]
     name = _clean(person_name)
     title = words["title"].format(name=name or words["someone"].lower())
     who = name or words["someone"]
@@ -277,12 +278,6 @@ def _what(words: Mapping[str, str], decision: Decision, routine_title: str | Non
     title = _clean(routine_title or "")
     return words["one"].format(routine=title) if title else words["one_unnamed"]
 
-
-def _check_locale(locale: str) -> Locale:
-    for known in LOCALES:
-        if locale == known:
-            return known
-    raise ValueError(f"unknown locale {locale!r}; expected one of {', '.join(LOCALES)}")
 
 
 def _clean(text: str) -> str:
