@@ -7,7 +7,11 @@ names or the session factory's private `kw["bind"]` on its own.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Engine
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from heupreminder.config.database_url import DatabaseUrl, parse_database_url
@@ -33,3 +37,13 @@ def is_sqlite(bind: Engine | sessionmaker[Session]) -> bool:
 
 def is_postgresql(bind: Engine | sessionmaker[Session]) -> bool:
     return backend_of(bind).is_postgresql
+
+
+def insert_or_ignore(table: Any, *, postgres: bool) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` into `table` on either backend.
+
+    The two dialects spell it alike but SQLAlchemy keeps them apart; callers
+    that ignore duplicates (a unique key as the last guard) ask here.
+    """
+    insert = postgresql_insert if postgres else sqlite_insert
+    return insert(table).on_conflict_do_nothing()

@@ -13,11 +13,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from heupreminder.config.loader import Settings
+from heupreminder.db.backend import insert_or_ignore
 from heupreminder.db.engine import changed_rows
 from heupreminder.db.models import ServiceState
 from heupreminder.delivery.outbox import queue_admin_notice
@@ -38,10 +37,9 @@ def note_results(session: Session, settings: Settings, failed: dict[str, str],
         # also delivered in this batch is flaky, not down.
         if name == admin or name in down or name in delivered:
             continue
-        insert = postgresql_insert if postgres else sqlite_insert
         added = changed_rows(session.execute(
-            insert(ServiceState).values(key=PREFIX + name, value=now.isoformat(timespec="seconds"))
-            .on_conflict_do_nothing()))
+            insert_or_ignore(ServiceState, postgres=postgres)
+            .values(key=PREFIX + name, value=now.isoformat(timespec="seconds"))))
         if added:
             queue_admin_notice(
                 session, admin, f"{PREFIX}{name}@{now.isoformat()}",

@@ -16,10 +16,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Row, Table, func, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from heupreminder.db.backend import insert_or_ignore
 from heupreminder.db.engine import changed_rows
 from heupreminder.db.models import Notice, OccurrenceStatus, Person, Routine
 from heupreminder.ops import metrics
@@ -66,8 +65,7 @@ def schedule_due(sessions: sessionmaker[Session], catch_up: timedelta, now: date
         advance_routines(session, advanced)
         if occurrences:
             # Ignoring duplicates: the unique (routine, due_at) key is the last guard.
-            insert_rows = postgresql_insert if postgres else sqlite_insert
-            session.execute(insert_rows(OCCURRENCES).on_conflict_do_nothing(), occurrences)
+            session.execute(insert_or_ignore(OCCURRENCES, postgres=postgres), occurrences)
     for occurrence in occurrences:
         if occurrence["status"] != OccurrenceStatus.PENDING:
             metrics.record_outcome(str(occurrence["status"]))

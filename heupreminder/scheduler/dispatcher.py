@@ -33,6 +33,7 @@ from sqlalchemy import Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from heupreminder.config.loader import Settings
+from heupreminder.db.backend import is_postgresql
 from heupreminder.db.models import utcnow
 from heupreminder.delivery.channel_book import ChannelBook
 from heupreminder.delivery.http_client import HttpRequest
@@ -56,7 +57,7 @@ class Dispatcher:
         self.settings = settings
         self.node_id = node_id
         self.clock = clock  # tests drive time; the service uses the real clock
-        self._postgres = sessions.kw["bind"].dialect.name == "postgresql"
+        self._postgres = is_postgresql(sessions)
         self._links = send_jobs.MessageLinks(sessions)  # check-in links, ntfy's buttons
         self.channel_book = ChannelBook()  # people's own channels, from the database
 
