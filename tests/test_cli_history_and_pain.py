@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from heupreminder.cli import main
 from heupreminder.db.models import PainReport
-from tests.test_reports_helpers import anna
+from tests.anna_history import anna
 from tests.test_reports_transfer import empty_database
 
 AFTER_THE_HISTORY = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)  # Monday 13:00 in Amsterdam

@@ -16,12 +16,11 @@ from heupreminder.delivery.messages import steps_as_lines
 from heupreminder.scheduler.dispatcher import Dispatcher
 from heupreminder.status import person_status
 from tests.dispatching import send_claimed
-from tests.helpers import load, migrated, person_config
+from tests.helpers import BRIDGE, load, migrated, person_config
 from tests.receivers import HttpInbox
 
 # A Wednesday; 07:30 in Amsterdam (CET, UTC+1) is 06:30 UTC.
 MORNING = datetime(2026, 1, 7, 6, 30, tzinfo=UTC)
-BRIDGE = '[[people.routines]]\nexercise = "bridge"\nat = "07:30"\n'
 
 
 def setup(tmp_path: Path, database_url: str, receiver: HttpInbox, routines: str = BRIDGE,

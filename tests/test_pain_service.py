@@ -15,25 +15,16 @@ from heupreminder.pain.records import log_pain
 from heupreminder.progress import adherence
 from heupreminder.scheduler.dispatcher import Dispatcher
 from tests.dispatching import send_claimed
-from tests.helpers import load, migrated, person_config
+from tests.helpers import BRIDGE_AND_MAGNESIUM, load, migrated, person_config
 from tests.receivers import HttpInbox
 
 T0 = datetime(2026, 3, 2, 17, 0, tzinfo=UTC)  # a Monday, 18:00 in Amsterdam
-ROUTINES = """
-[[people.routines]]
-exercise = "bridge"
-at = "07:30"
-
-[[people.routines]]
-exercise = "magnesium"
-at = "08:00"
-"""
 
 
 def setup(tmp_path: Path, database_url: str, receiver: HttpInbox,
           synced_at: datetime = T0 - timedelta(hours=1)):
     settings = load(tmp_path, person_config(
-        database_url=database_url, channels={"push": receiver.url}, routines=ROUTINES,
+        database_url=database_url, channels={"push": receiver.url}, routines=BRIDGE_AND_MAGNESIUM,
         extra_service="", extra_person='caregiver_channels = ["care"]',
         ).replace("[channels]", f'[channels]\ncare = "{receiver.url}/care"'))
     sessions = migrated(settings, synced_at)

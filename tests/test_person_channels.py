@@ -40,11 +40,10 @@ from heupreminder.masking import MASKER, SecretMasker
 from heupreminder.reports.transfer import export_person, import_person
 from heupreminder.scheduler.dispatcher import Dispatcher
 from tests.dispatching import send_claimed
-from tests.helpers import load, migrated, person_config
+from tests.helpers import BRIDGE, load, migrated, person_config
 from tests.receivers import HttpInbox, free_port, http_receiver
 
 MORNING = datetime(2026, 1, 7, 6, 30, tzinfo=UTC)  # 07:30 in Amsterdam
-BRIDGE = '[[people.routines]]\nexercise = "bridge"\nat = "07:30"\n'
 TOKEN = "tk-Secret-4711-abcdefgh"  # what must never be seen in clear
 
 

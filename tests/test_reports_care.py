@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from heupreminder.cli import main
 from heupreminder.db.models import CheckIn, DecisionRow, Occurrence, PainReport
-from tests.test_reports_helpers import anna, local
+from tests.anna_history import anna, local
 
 PERIOD = ["--from", "2026-11-20", "--to", "2026-11-29"]
 

@@ -20,7 +20,7 @@ from heupreminder.reports.chart import (
     chart_data,
     render_chart,
 )
-from tests.test_reports_helpers import anna
+from tests.anna_history import anna
 
 LAST_DAY = date(2026, 11, 29)
 

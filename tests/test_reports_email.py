@@ -20,8 +20,8 @@ from heupreminder.reports.weekly import queue_summaries
 from heupreminder.scheduler.dispatcher import Dispatcher
 from heupreminder.web.app import create_app
 from heupreminder.web.context import WebContext
+from tests.anna_history import MOMENT, anna
 from tests.receivers import HttpInbox, SmtpInbox, text_of
-from tests.test_reports_helpers import MOMENT, anna
 
 PUBLIC = "https://heup.example.org"
 

@@ -18,8 +18,8 @@ from heupreminder.reports.summary import weekly_summary
 from heupreminder.reports.texts import short_text, summary_message
 from heupreminder.reports.weekly import GRACE, queue_summaries
 from heupreminder.timetable.summary_at import SummaryAt, last_moment, parse_summary_at, week_key
+from tests.anna_history import MOMENT, ROUTINES, ZONE, anna, local
 from tests.helpers import load, person_config
-from tests.test_reports_helpers import MOMENT, ROUTINES, ZONE, anna, local
 
 
 def test_summary_numbers_on_a_fixed_history(tmp_path: Path, database_url: str) -> None:

@@ -25,8 +25,8 @@ from heupreminder.db.models import (
     Routine,
 )
 from heupreminder.reports.transfer import export_person
+from tests.anna_history import ROUTINES, anna, local
 from tests.helpers import load, migrated, person_config
-from tests.test_reports_helpers import ROUTINES, anna, local
 
 MODELS = (Person, Routine, Occurrence, Delivery, CheckIn, PainReport, PauseRow, DecisionRow)
 

@@ -32,7 +32,7 @@ from heupreminder.delivery.sender import send
 from heupreminder.delivery.smtp import POOL, Server, SmtpPool
 from heupreminder.scheduler.dispatcher import Dispatcher
 from tests.dispatching import send_claimed
-from tests.helpers import load, migrated, person_config
+from tests.helpers import BRIDGE, load, migrated, person_config
 from tests.receivers import free_port
 
 FROM = "heup@example.org"
@@ -412,7 +412,6 @@ def test_an_unknown_ca_is_refused(tmp_path: Path) -> None:
 # -- through the dispatcher and the service ------------------------------------------------
 
 MORNING = datetime(2026, 1, 7, 6, 30, tzinfo=UTC)  # 07:30 in Amsterdam
-BRIDGE = '[[people.routines]]\nexercise = "bridge"\nat = "07:30"\n'
 
 
 def _dispatcher(tmp_path: Path, database_url: str, sink: Sink) -> tuple[Any, Dispatcher]:

@@ -22,9 +22,9 @@ from heupreminder.web.api import create_token
 from heupreminder.web.app import create_app
 from heupreminder.web.context import WebContext
 from heupreminder.web.server import WebServer
+from tests.anna_history import MOMENT, anna
 from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, require_browser
 from tests.receivers import free_port
-from tests.test_reports_helpers import MOMENT, anna
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 

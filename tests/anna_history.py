@@ -1,4 +1,4 @@
-"""A fixed four-week history for Anna, built row by row (no tests here).
+"""A fixed four-week history for Anna, built row by row: the reports' tests read it.
 
 Anna lives in Amsterdam (CET in November, UTC+1), speaks Dutch, has the
 bridge (an exercise, 07:30 daily) and magnesium (a supplement, 08:00 daily).
@@ -37,19 +37,11 @@ from heupreminder.db.models import (
     PauseRow,
     Routine,
 )
-from tests.helpers import load, migrated, person_config
+from tests.helpers import BRIDGE_AND_MAGNESIUM, load, migrated, person_config
 
 ZONE = ZoneInfo("Europe/Amsterdam")
 MOMENT = datetime(2026, 11, 29, 17, 0, tzinfo=UTC)  # Sunday 18:00 in Amsterdam
-ROUTINES = """
-[[people.routines]]
-exercise = "bridge"
-at = "07:30"
-
-[[people.routines]]
-exercise = "magnesium"
-at = "08:00"
-"""
+ROUTINES = BRIDGE_AND_MAGNESIUM  # the routines her history is made of
 
 
 def local(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:
