@@ -18,12 +18,11 @@ from heupreminder.links.signing import LinkSigner, LinkTarget, link_secret
 from heupreminder.scheduler.dispatcher import Dispatcher
 from heupreminder.web.app import create_app
 from heupreminder.web.context import WebContext
-from tests.helpers import load, migrated, person_config
+from tests.helpers import BRIDGE, load, migrated, person_config, routine
 from tests.test_links import MORNING, redirect_query, text_of
 
 NOW = MORNING + timedelta(minutes=5)
-ROUTINES = ('[[people.routines]]\nexercise = "bridge"\nat = "07:30"\n\n'
-            '[[people.routines]]\nexercise = "magnesium"\nat = "07:30"\n')
+ROUTINES = f"{BRIDGE}\n{routine('magnesium', at='07:30')}"
 
 
 def site(tmp_path: Path, database_url: str):

@@ -24,7 +24,7 @@ from heupreminder.db.models import utcnow
 from heupreminder.preview import PreviewRow, preview_in, render_preview
 from heupreminder.scheduler.dispatcher import Dispatcher
 from tests.dispatching import send_claimed
-from tests.helpers import load, migrated, person_config
+from tests.helpers import load, migrated, person_config, routine
 from tests.receivers import HttpInbox
 
 ZONE = ZoneInfo("Europe/Amsterdam")
@@ -181,7 +181,7 @@ def test_preview_agrees_with_the_running_service(tmp_path: Path, database_url: s
     due = (datetime.now(ZONE) + timedelta(seconds=3)).strftime("%H:%M:%S")
     settings = load(tmp_path, person_config(
         database_url=database_url, channels={"phone": receiver.url},
-        routines=f'[[people.routines]]\nexercise = "bridge"\nat = "{due}"\n'))
+        routines=routine("bridge", at=due)))
     sessions = migrated(settings, utcnow())
     [row] = preview(settings, sessions, utcnow(), days=1)
     sessions.kw["bind"].dispose()
