@@ -20,8 +20,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from heupreminder.db.models import CheckIn, DecisionRow, Notice, PainReport, PauseRow
+from heupreminder.links.api_tokens import create_token
 from heupreminder.links.signing import LinkSigner, LinkTarget, link_secret
-from heupreminder.web.api import create_token
 from heupreminder.web.app import create_app
 from heupreminder.web.auth_failures import FailureLimiter
 from heupreminder.web.context import WebContext

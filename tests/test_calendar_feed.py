@@ -22,11 +22,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from heupreminder.config.loader import Settings
 from heupreminder.db.models import Person, Routine
 from heupreminder.delivery.messages import compose
+from heupreminder.links.api_tokens import create_token
 from heupreminder.links.history import history_token, revoke_history_link, rotate_history_link
 from heupreminder.links.signing import LinkSigner, LinkTarget, link_secret
 from heupreminder.pain.decisions import pause_by_hand, resume_by_hand
 from heupreminder.preview import preview_in
-from heupreminder.web.api import create_token
 from heupreminder.web.app import create_app
 from heupreminder.web.auth_failures import FailureLimiter
 from heupreminder.web.calendar import FEED_WEEKS

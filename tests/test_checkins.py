@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from heupreminder.cli import main
 from heupreminder.config import Settings
 from heupreminder.db.models import CheckIn, DecisionRow, Notice, PainReport, PauseRow
-from heupreminder.web.api import create_token
+from heupreminder.links.api_tokens import create_token
 from heupreminder.web.app import create_app
 from heupreminder.web.context import WebContext
 from tests.helpers import BRIDGE_AND_MAGNESIUM, load, migrated, person, person_config, routine

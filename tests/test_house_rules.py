@@ -15,8 +15,6 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parent.parent
 CHECKED_TREES = ("heupreminder", "benchmarks")
 EXCLUDED = (Path("heupreminder") / "db" / "migrations",)
@@ -51,14 +49,12 @@ def long_modules(relative: Path) -> Iterator[str]:
         yield f"{relative} ({lines} lines)"
 
 
-@pytest.mark.xfail(strict=False, reason="sizes being fixed in this renovation")
 def test_no_function_over_60_lines() -> None:
     offenders = [found for path in python_files() for found in long_functions(path)]
     assert offenders == [], (f"functions over {MAX_FUNCTION_LINES} lines:\n"
                              + "\n".join(offenders))
 
 
-@pytest.mark.xfail(strict=False, reason="sizes being fixed in this renovation")
 def test_no_module_over_400_lines() -> None:
     offenders = [found for path in python_files() for found in long_modules(path)]
     assert offenders == [], (f"modules over {MAX_MODULE_LINES} lines:\n"

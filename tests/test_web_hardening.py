@@ -26,10 +26,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from heupreminder.cli import main
 from heupreminder.config.loader import Settings
 from heupreminder.db.models import PainReport, Person
+from heupreminder.links.api_tokens import create_token
 from heupreminder.links.history import history_token, rotate_history_link
 from heupreminder.links.signing import LinkSigner, LinkTarget, link_secret
 from heupreminder.masking import mask_custom_params, secrets_in_url
-from heupreminder.web.api import create_token
 from heupreminder.web.app import create_app
 from heupreminder.web.auth_failures import FailureLimiter
 from heupreminder.web.context import WebContext

@@ -194,18 +194,19 @@ def token_command(person_id: str, rotate: bool, revoke: bool, history: bool,
     calendar feed (the same token); with --rotate new ones (older links stop
     working), with --revoke none works until the next rotation.
     """
-    from heupreminder.web import tokens
+    from heupreminder.links import api_tokens
+    from heupreminder.links import history as history_links
 
     if rotate and revoke:
         raise click.UsageError("give --rotate or --revoke, not both")
     with _writing(config_path) as (settings, session):
         if history:
-            tokens.change_history_link(session, person_id, revoke=revoke, rotate=rotate,
-                                       now=utcnow())
+            history_links.change_history_link(session, person_id, revoke=revoke, rotate=rotate,
+                                              now=utcnow())
         elif revoke:
-            revoked = tokens.revoke_api_tokens(session, person_id)
+            revoked = api_tokens.revoke_api_tokens(session, person_id)
         else:
-            value = tokens.new_api_token(session, person_id, replace=rotate)
+            value = api_tokens.new_api_token(session, person_id, replace=rotate)
     if history:
         _show_history_links(settings, person_id, revoked=revoke)
     elif revoke:
@@ -217,7 +218,7 @@ def token_command(person_id: str, rotate: bool, revoke: bool, history: bool,
 def _show_history_links(settings: Settings, person_id: str, *, revoked: bool) -> None:
     """After `token --history`: the history page and calendar feed links, or that
     they were revoked."""
-    from heupreminder.web import tokens
+    from heupreminder.links import history as history_links
 
     if revoked:
         click.echo(f"{person_id}: history link revoked (--history --rotate makes a new one)")
@@ -226,8 +227,8 @@ def _show_history_links(settings: Settings, person_id: str, *, revoked: bool) ->
         sessions = open_sessions(settings)
         # Line 1 the history page, line 2 its calendar feed (same token): plain
         # URLs, so a script takes the one it needs.
-        click.echo(tokens.history_link(settings, sessions, person_id))
-        click.echo(tokens.calendar_link(settings, sessions, person_id))
+        click.echo(history_links.history_link(settings, sessions, person_id))
+        click.echo(history_links.calendar_link(settings, sessions, person_id))
     except InputError as error:
         click.echo(f"heupreminder: {error}", err=True)
         sys.exit(2)

@@ -1,1 +1,1 @@
-"""Signed links: the check-in key and signer, history links, one-tap answer links."""
+"""Links and tokens that let people in: check-in and one-tap answer links (signed, expiring), the read-only history link and its calendar feed, and the write-capable API tokens."""

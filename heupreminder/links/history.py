@@ -10,6 +10,8 @@ Contracts:
   use. ``rotate_history_link`` draws a new one (every older link stops working),
   ``revoke_history_link`` clears it (no link works, none is sent, until the next
   rotation).
+- ``change_history_link``, ``history_link`` and ``calendar_link`` are what
+  ``heupreminder token --history`` does and prints.
 - ``history_url`` returns ``<public_url>/h/<token>``, or ``None`` when the
   service has no ``public_url`` or the link is revoked.
 - ``read_history_token`` returns the person id of a good token and raises
@@ -27,10 +29,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from heupreminder.config.loader import Settings
-from heupreminder.db.models import HistoryLink, utcnow
+from heupreminder.db.models import HistoryLink, Person, utcnow
+from heupreminder.input_text import InputError
 from heupreminder.links.signing import link_secret
+from heupreminder.pain.lookups import get_person
 
 HISTORY_PREFIX = "/h/"
+CALENDAR_PREFIX = "/cal/"  # the calendar feed opens with the same token
 _SALT = "heupreminder.history.v1"
 
 
@@ -118,3 +123,38 @@ def _set_nonce(session: Session, person_id: str, nonce: str | None, now: datetim
         session.add(HistoryLink(person_id=person_id, nonce=nonce, changed_at=now))
     else:
         row.nonce, row.changed_at = nonce, now
+
+
+def calendar_path(history_token: str) -> str:
+    return f"{CALENDAR_PREFIX}{history_token}.ics"
+
+
+def change_history_link(session: Session, person_id: str, *, revoke: bool, rotate: bool,
+                        now: datetime) -> None:
+    if revoke:
+        if session.get(Person, person_id) is None:
+            raise InputError(f"person: no person {person_id!r}")
+        revoke_history_link(session, person_id, now)
+        return
+    get_person(session, person_id)
+    if rotate:
+        rotate_history_link(session, person_id, now)
+
+
+def history_link(settings: Settings, sessions: sessionmaker[Session], person_id: str) -> str:
+    """The full URL with `public_url`, else the path to put after the server's address."""
+    url = history_url(settings, sessions, person_id)
+    if url is not None:
+        return url
+    token = history_token(settings, sessions, person_id)
+    if token is None:
+        raise InputError(f"{person_id}: the history link is revoked; make a new one with "
+                         "--history --rotate")
+    return f"{HISTORY_PREFIX}{token}"
+
+
+def calendar_link(settings: Settings, sessions: sessionmaker[Session], person_id: str) -> str:
+    """The calendar feed of the same read-only token, full URL or path like `history_link`."""
+    history = history_link(settings, sessions, person_id)
+    token = history.rsplit(HISTORY_PREFIX, 1)[1]
+    return history.removesuffix(f"{HISTORY_PREFIX}{token}") + calendar_path(token)

@@ -12,8 +12,6 @@ names the key and quotes at most a short prefix of the bad value.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +21,7 @@ from werkzeug.wrappers import Response
 
 from heupreminder.db.models import ApiToken, Person
 from heupreminder.input_text import InputError
-from heupreminder.pain.lookups import get_person
+from heupreminder.links.api_tokens import hash_token
 from heupreminder.pain.pauses import active_pauses
 from heupreminder.pain.records import log_checkin, log_pain
 from heupreminder.status import person_status
@@ -31,18 +29,6 @@ from heupreminder.web.context import WebContext
 from heupreminder.web.strict_json import load_json, quote
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def create_token(session: Session, person_id: str) -> str:
-    """A new API token for the person; only its hash is stored, so show it now."""
-    get_person(session, person_id)
-    token = f"heup_{secrets.token_urlsafe(24)}"
-    session.add(ApiToken(token_hash=hash_token(token), person_id=person_id))
-    return token
 
 
 def _context() -> WebContext:

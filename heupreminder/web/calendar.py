@@ -42,7 +42,6 @@ from heupreminder.web.context import WebContext
 
 calendar = Blueprint("calendar", __name__)
 
-CALENDAR_PREFIX = "/cal/"
 # Four weeks: a month of planning ahead, while a feed that calendar apps fetch
 # every few hours stays small (a daily routine is 28 events) and a far-off
 # event is never shown for a pause or config change the feed cannot know yet.
@@ -58,10 +57,6 @@ _NAMES = {"nl": "Heupoefeningen van {name}", "en": "{name}'s hip routines"}
 def _context() -> WebContext:
     context: WebContext = current_app.extensions["heupreminder"]
     return context
-
-
-def calendar_path(history_token: str) -> str:
-    return f"{CALENDAR_PREFIX}{history_token}.ics"
 
 
 @calendar.get("/cal/<token>.ics")

@@ -31,7 +31,7 @@ from werkzeug.wrappers import Response
 from heupreminder.catalog import NOT_MEDICAL_ADVICE
 from heupreminder.db.models import Person, Routine
 from heupreminder.delivery.messages import routine_title
-from heupreminder.links.history import HistoryLinkError
+from heupreminder.links.history import HistoryLinkError, calendar_path
 from heupreminder.locales import LOCALES, shipped_locale
 from heupreminder.reports.chart import chart_data, render_chart
 from heupreminder.reports.events import event_rows
@@ -39,7 +39,6 @@ from heupreminder.reports.page_texts import history_texts
 from heupreminder.reports.rows import ReportRow
 from heupreminder.reports.summary import weekly_summary
 from heupreminder.reports.texts import PAUSE_CODES, pause_line, short_paragraph, words
-from heupreminder.web.calendar import calendar_path
 from heupreminder.web.context import WebContext
 from heupreminder.web.texts import page_texts
 

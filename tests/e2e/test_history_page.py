@@ -16,9 +16,9 @@ from pathlib import Path
 
 from PIL import Image
 
+from heupreminder.links.api_tokens import create_token
 from heupreminder.links.history import history_token
 from heupreminder.links.signing import LinkSigner, LinkTarget, link_secret
-from heupreminder.web.api import create_token
 from heupreminder.web.app import create_app
 from heupreminder.web.context import WebContext
 from heupreminder.web.server import WebServer

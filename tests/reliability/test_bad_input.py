@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from heupreminder.cli import main
 from heupreminder.config.loader import ConfigError, load_settings
 from heupreminder.db.models import CheckIn, DecisionRow, Notice, PainReport, PauseRow
-from heupreminder.web.api import create_token
+from heupreminder.links.api_tokens import create_token
 from heupreminder.web.app import create_app
 from heupreminder.web.auth_failures import FailureLimiter
 from heupreminder.web.context import WebContext

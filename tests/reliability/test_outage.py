@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from heupreminder.db.models import PainReport
-from heupreminder.web.api import create_token
+from heupreminder.links.api_tokens import create_token
 from tests.receivers import free_port
 from tests.reliability.harness import (
     Behaviour,

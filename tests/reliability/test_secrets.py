@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from heupreminder.db.engine import make_engine
-from heupreminder.web.api import create_token
+from heupreminder.links.api_tokens import create_token
 from tests.receivers import free_port
 from tests.reliability.harness import (
     Behaviour,
