@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from heupreminder.catalog import LOCALES, STOP_IF_IT_HURTS, Locale
-from heupreminder.pain.texts import (
+from heupreminder.pain.rest_messages import (
     MAX_MESSAGE_CHARS,
     caregiver_message,
     checkin_message,

@@ -15,7 +15,7 @@ from heupreminder.config import ConfigError
 from heupreminder.db.models import Notice, Person
 from heupreminder.progress import adherence
 from heupreminder.reports.summary import weekly_summary
-from heupreminder.reports.texts import short_text, summary_message
+from heupreminder.reports.summary_words import short_text, summary_message
 from heupreminder.reports.weekly import GRACE, queue_summaries
 from heupreminder.timetable.summary_at import SummaryAt, last_moment, parse_summary_at, week_key
 from tests.anna_history import MOMENT, ROUTINES, ZONE, anna, local

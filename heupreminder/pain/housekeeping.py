@@ -19,7 +19,7 @@ from heupreminder.db.models import DecisionRow, PainReport, PauseRow, Person
 from heupreminder.pain.decisions import apply_decision, apply_policy
 from heupreminder.pain.notices import queue_notice
 from heupreminder.pain.pauses import active_pauses, policy_pause
-from heupreminder.pain.texts import checkin_message
+from heupreminder.pain.rest_messages import checkin_message
 from heupreminder.policy.pain import manual_resume
 from heupreminder.policy.pain_facts import MANUAL, SEVERE_TODAY
 

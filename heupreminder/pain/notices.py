@@ -18,7 +18,7 @@ from heupreminder.config.loader import Settings
 from heupreminder.db.models import Person, Routine
 from heupreminder.delivery import outbox
 from heupreminder.delivery.messages import routine_title
-from heupreminder.pain.texts import caregiver_message, rest_message, resume_message
+from heupreminder.pain.rest_messages import caregiver_message, rest_message, resume_message
 from heupreminder.policy.pain_facts import Decision
 
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from heupreminder.locales import shipped_locale
-from heupreminder.reports.page_texts import history_texts
+from heupreminder.reports.history_words import history_texts
 from heupreminder.reports.rows import ReportRow
 
 # Why a pause, an escalation or a resume was decided: (action, code) or code.

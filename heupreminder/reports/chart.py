@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from heupreminder.db.models import CheckIn, PainReport, PauseRow, Person, Routine
 from heupreminder.locales import shipped_locale
-from heupreminder.reports.texts import short_date
+from heupreminder.reports.summary_words import short_date
 
 WIDTH, HEIGHT = 640, 480
 DAYS = 28

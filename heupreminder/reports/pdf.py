@@ -23,7 +23,7 @@ from heupreminder.locales import shipped_locale
 from heupreminder.reports.care_words import event_details, type_word
 from heupreminder.reports.chart import HEIGHT, WIDTH, render_chart
 from heupreminder.reports.events import CareReport
-from heupreminder.reports.texts import number, short_date
+from heupreminder.reports.summary_words import number, short_date
 
 CHART_WIDTH_MM = 150  # on A4 (190 mm between the margins), readable without zooming
 

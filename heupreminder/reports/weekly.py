@@ -39,7 +39,7 @@ from heupreminder.delivery.sender import Attachment
 from heupreminder.links.history import history_url
 from heupreminder.reports.chart import chart_data, render_chart
 from heupreminder.reports.summary import weekly_summary
-from heupreminder.reports.texts import chart_line, link_line, short_text, summary_message
+from heupreminder.reports.summary_words import chart_line, link_line, short_text, summary_message
 from heupreminder.timetable.summary_at import last_moment, week_key
 
 GRACE = timedelta(hours=12)

@@ -35,12 +35,12 @@ from heupreminder.links.history import HistoryLinkError, calendar_path
 from heupreminder.locales import LOCALES, shipped_locale
 from heupreminder.reports.chart import chart_data, render_chart
 from heupreminder.reports.events import event_rows
-from heupreminder.reports.page_texts import history_texts
+from heupreminder.reports.history_words import history_texts
 from heupreminder.reports.rows import ReportRow
 from heupreminder.reports.summary import weekly_summary
-from heupreminder.reports.texts import PAUSE_CODES, pause_line, short_paragraph, words
+from heupreminder.reports.summary_words import PAUSE_CODES, pause_line, short_paragraph, words
+from heupreminder.web.checkin_words import page_texts
 from heupreminder.web.context import WebContext
-from heupreminder.web.texts import page_texts
 
 history = Blueprint("history", __name__)
 

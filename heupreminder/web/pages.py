@@ -21,8 +21,8 @@ from heupreminder.links.history import history_token
 from heupreminder.links.signing import LinkError, LinkTarget
 from heupreminder.locales import LOCALES
 from heupreminder.pain.records import LOCATIONS, log_checkin, log_pain
+from heupreminder.web.checkin_words import page_texts
 from heupreminder.web.context import WebContext
-from heupreminder.web.texts import page_texts
 
 pages = Blueprint("pages", __name__)
 
