@@ -2,7 +2,8 @@
 
 The service's tick prepares a claimed batch, sends each job and records the
 results in one batch; `send_claimed` does the same in the test's thread and
-says what became of each reminder, which the tests assert on.
+says what became of each reminder, which the tests assert on; `deliver_notice`
+does it for one claimed notice.
 """
 
 from __future__ import annotations
@@ -30,3 +31,12 @@ def send_claimed(dispatcher: Dispatcher, occurrence_ids: list[int]) -> list[Send
         outcomes[occurrence_id] = (SendOutcome.SKIPPED if status == OccurrenceStatus.SKIPPED
                                    else SendOutcome.LOST_CLAIM)
     return [outcomes.get(i, SendOutcome.LOST_CLAIM) for i in occurrence_ids]
+
+
+def deliver_notice(dispatcher: Dispatcher, notice_id: int) -> SendOutcome:
+    """Prepare, send and record one claimed notice: sent, failed, retry, or
+    lost-claim if it is no longer ours."""
+    jobs = dispatcher.prepare_notices([notice_id])
+    if not jobs:
+        return SendOutcome.LOST_CLAIM
+    return dispatcher.record([dispatcher.send_job(jobs[0])])[0]

@@ -21,6 +21,7 @@ from heupreminder.db.models import Notice, Person
 from heupreminder.delivery.outbox import queue_notice
 from heupreminder.scheduler.dispatcher import Dispatcher
 from heupreminder.status import collect_status, render_status
+from tests.dispatching import deliver_notice
 from tests.helpers import BRIDGE, load, migrated, person_config
 from tests.receivers import HttpInbox, free_port
 
@@ -73,7 +74,7 @@ def test_a_notice_claimed_by_a_node_that_died_is_taken_over_when_its_lease_ends(
     assert alive.recover_expired_claims(lease_over) == 1
     assert alive.next_wake() is not None
     [claimed] = alive.claim_notices(lease_over, 10)
-    assert at(alive, lease_over).deliver_notice(claimed) == "sent"
+    assert deliver_notice(at(alive, lease_over), claimed) == "sent"
 
     [post] = receiver.posts
     assert (post["title"], post["message"]) == ("Rust je heup", "Je oefeningen staan even stil.")
@@ -90,7 +91,7 @@ def test_a_failing_channel_is_tried_again_later_and_never_twice_where_it_worked(
     dispatcher = Dispatcher(sessions, lambda: settings, "node")
 
     [claimed] = dispatcher.claim_notices(NOW, 10)
-    assert at(dispatcher, NOW).deliver_notice(claimed) == "retry"  # no thread sleeps on it
+    assert deliver_notice(at(dispatcher, NOW), claimed) == "retry"  # no thread sleeps on it
     row = notice(sessions, notice_id)
     assert (row.status, row.send_at, row.claimed_by) == ("pending", NOW + timedelta(seconds=2),
                                                          None)
@@ -101,7 +102,7 @@ def test_a_failing_channel_is_tried_again_later_and_never_twice_where_it_worked(
 
     retry_at = NOW + timedelta(seconds=2)
     [claimed] = dispatcher.claim_notices(retry_at, 10)
-    assert at(dispatcher, retry_at).deliver_notice(claimed) == "retry"
+    assert deliver_notice(at(dispatcher, retry_at), claimed) == "retry"
     assert len(receiver.posts) == 1  # the channel that worked is not sent to again
     row = notice(sessions, notice_id)
     assert row.deliveries["watch"]["attempts"] == 2
@@ -137,7 +138,7 @@ def test_the_admin_hears_once_per_channel_outage_and_once_when_it_works_again(
         at(dispatcher, now)
         outcomes = []
         while claimed := dispatcher.claim_notices(now, 10):
-            outcomes += [dispatcher.deliver_notice(i) for i in claimed]
+            outcomes += [deliver_notice(dispatcher, i) for i in claimed]
         return outcomes
 
     # Three messages fail on 'phone' for good (past their deadline); one alert.
@@ -181,7 +182,7 @@ def test_status_shows_each_notice_and_whether_it_was_delivered(
     dispatcher = Dispatcher(sessions, lambda: settings, "node")
     [claimed] = dispatcher.claim_notices(NOW, 10)
     assert claimed == notice_id
-    assert at(dispatcher, NOW).deliver_notice(claimed) == "sent"
+    assert deliver_notice(at(dispatcher, NOW), claimed) == "sent"
     with freeze_time(NOW):
         [person] = collect_status(sessions)
     [message] = person["messages"]
@@ -196,7 +197,7 @@ def test_history_lists_the_messages_with_their_delivery(
     rest_notice(sessions)
     dispatcher = Dispatcher(sessions, lambda: settings, "node")
     [claimed] = dispatcher.claim_notices(NOW, 10)
-    assert at(dispatcher, NOW).deliver_notice(claimed) == "retry"
+    assert deliver_notice(at(dispatcher, NOW), claimed) == "retry"
     with freeze_time(NOW + timedelta(minutes=1)):
         result = CliRunner().invoke(main, ["history", "--config", str(settings.path), "-p",
                                            "anna", "--json"])

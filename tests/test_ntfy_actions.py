@@ -36,6 +36,7 @@ from heupreminder.web.app import create_app
 from heupreminder.web.auth_failures import FailureLimiter
 from heupreminder.web.context import WebContext
 from heupreminder.web.server import WebServer
+from tests.dispatching import deliver_notice
 from tests.helpers import load, migrated, person_config
 from tests.receivers import HttpInbox, ReceivedRequest, free_port, http_receiver
 
@@ -215,7 +216,7 @@ def test_the_check_in_while_paused_has_better_same_worse(
         kinds = session.scalars(select(Notice.kind)).all()
     assert "checkin" in kinds
     for notice_id in service.dispatcher.claim_notices(ten, 10):
-        service.dispatcher.deliver_notice(notice_id)
+        deliver_notice(service.dispatcher, notice_id)
     [request] = [r for r in service.ntfy.requests if "x-actions" in r.headers]
     better, same, worse = parse_actions(request.headers["x-actions"])
     assert [(a["action"], a["label"]) for a in (better, same, worse)] == [

@@ -21,6 +21,7 @@ import pytest
 
 from heupreminder.masking import SecretMasker
 from heupreminder.ops.logs import JsonFormatter, _MaskedStreamHandler
+from tests.e2e.test_service import due_after_ready
 from tests.helpers import person_config, routine
 from tests.receivers import HttpInbox
 
@@ -94,7 +95,6 @@ def test_text_format_keeps_the_traceback_after_the_message() -> None:
 
 def test_service_logs_json_lines(tmp_path: Path, receiver: HttpInbox) -> None:
     zone = ZoneInfo("Europe/Amsterdam")
-    due = (datetime.now(zone) + timedelta(seconds=3)).strftime("%H:%M:%S")
     # A channel that fails (the receiver answers 500) with a secret in its URL, which
     # urllib3 quotes at DEBUG ("POST http://.../notify/<secret>"): the masker must catch
     # it. Through a proxy from the environment (the receiver itself), because a proxied
@@ -104,11 +104,16 @@ def test_service_logs_json_lines(tmp_path: Path, receiver: HttpInbox) -> None:
     receiver.status = 500
     config = tmp_path / "heupreminder.toml"
     hook = f"form://user:${{HOOK_TOKEN}}@127.0.0.1:{receiver.port}/notify/${{HOOK_TOKEN}}"
-    config.write_text(person_config(
-        database_url=f"sqlite:///{tmp_path / 'h.db'}", catch_up="5s",
-        channels={"log": "console://", "hook": hook},
-        routines=routine("bridge", at=due)),
-        encoding="utf-8")
+
+    def write_config(due_in: timedelta) -> None:
+        due = (datetime.now(zone) + due_in).strftime("%H:%M:%S")
+        config.write_text(person_config(
+            database_url=f"sqlite:///{tmp_path / 'h.db'}", catch_up="5s",
+            channels={"log": "console://", "hook": hook},
+            routines=routine("bridge", at=due)),
+            encoding="utf-8")
+
+    write_config(timedelta(hours=1))
     env = {**os.environ, "HOOK_TOKEN": SECRET, "http_proxy": f"http://127.0.0.1:{receiver.port}",
            "no_proxy": ""}
     env.pop("HEUPREMINDER_DATABASE_URL", None)
@@ -120,6 +125,8 @@ def test_service_logs_json_lines(tmp_path: Path, receiver: HttpInbox) -> None:
              "run", "--config", str(config)],
             stdout=subprocess.PIPE, stderr=err, env=env)
         try:
+            # Due 3 s after the service is ready, so a slow start cannot make it late.
+            due_after_ready(process, stderr, lambda: write_config(timedelta(seconds=3)))
             deadline = time.monotonic() + 40
             while "reminder failed" not in stderr.read_text() \
                     and "reminder sent" not in stderr.read_text():

@@ -178,21 +178,34 @@ def test_cli_preview_leaves_the_database_alone(tmp_path: Path, database_url: str
 
 def test_preview_agrees_with_the_running_service(tmp_path: Path, database_url: str,
                                                  receiver: HttpInbox) -> None:
-    due = (datetime.now(ZONE) + timedelta(seconds=3)).strftime("%H:%M:%S")
-    settings = load(tmp_path, person_config(
-        database_url=database_url, channels={"phone": receiver.url},
-        routines=routine("bridge", at=due)))
-    sessions = migrated(settings, utcnow())
-    [row] = preview(settings, sessions, utcnow(), days=1)
-    sessions.kw["bind"].dispose()
-    assert row.routine == "bridge" and row.when - datetime.now(UTC) < timedelta(seconds=4)
+    def due_in(seconds: int) -> str:
+        due = (datetime.now(ZONE) + timedelta(seconds=seconds)).strftime("%H:%M:%S")
+        return person_config(database_url=database_url, channels={"phone": receiver.url},
+                             routines=routine("bridge", at=due))
 
+    def wait_for(words: str, log: Path) -> None:
+        deadline = time.monotonic() + 30
+        while words not in log.read_text():
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+
+    settings = load(tmp_path, due_in(3600))
     log = tmp_path / "service.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "heupreminder", "run", "--config", str(settings.path)],
             stdout=out, stderr=subprocess.STDOUT)
         try:
+            # The reminder is put 3 s ahead once the service is ready, so a slow
+            # start on a busy machine cannot make it late.
+            wait_for("heupreminder ready", log)
+            settings = load(tmp_path, due_in(3))
+            process.send_signal(signal.SIGHUP)
+            wait_for("config reloaded", log)
+            sessions = migrated(settings, utcnow())
+            [row] = preview(settings, sessions, utcnow(), days=1)
+            sessions.kw["bind"].dispose()
+            assert row.routine == "bridge" and row.when - datetime.now(UTC) < timedelta(seconds=4)
             deadline = time.monotonic() + 30
             while not receiver.posts:
                 assert time.monotonic() < deadline, log.read_text()

@@ -21,6 +21,7 @@ from heupreminder.scheduler.dispatcher import Dispatcher
 from heupreminder.web.app import create_app
 from heupreminder.web.context import WebContext
 from tests.anna_history import MOMENT, anna
+from tests.dispatching import deliver_notice
 from tests.receivers import HttpInbox, SmtpInbox, text_of
 
 PUBLIC = "https://heup.example.org"
@@ -44,7 +45,7 @@ def test_summary_email_arrives_with_the_chart(tmp_path: Path, database_url: str,
         assert queue_summaries(session, settings, now) == 1
     dispatcher = Dispatcher(sessions, lambda: settings, "test-node", clock=lambda: now)
     [notice_id] = dispatcher.claim_notices(dispatcher.clock(), 10)
-    assert dispatcher.deliver_notice(notice_id) == "sent"
+    assert deliver_notice(dispatcher, notice_id) == "sent"
     with sessions() as session:
         notice = session.get(Notice, notice_id)
         assert notice is not None and notice.status == "sent" and notice.reason is None
@@ -89,7 +90,7 @@ def test_without_public_url_push_gets_the_whole_text(tmp_path: Path, database_ur
         assert queue_summaries(session, settings, MOMENT) == 1
     dispatcher = Dispatcher(sessions, lambda: settings, "test-node", clock=lambda: MOMENT)
     for notice_id in dispatcher.claim_notices(dispatcher.clock(), 10):
-        assert dispatcher.deliver_notice(notice_id) == "sent"
+        assert deliver_notice(dispatcher, notice_id) == "sent"
     [push] = receiver.posts
     assert push["title"] == "Your week at a glance"
     assert "/h/" not in push["message"]

@@ -155,9 +155,3 @@ class Dispatcher:
         or notice's outcome (sent, failed, or pending again for a later try)."""
         return record_results(self.sessions, self.settings(), results, self.clock(),
                               postgres=self._postgres)
-
-    def deliver_notice(self, notice_id: int) -> SendOutcome:
-        """Prepare, send and record one claimed notice (tests and small runs):
-        sent, failed, retry, or lost-claim if it is no longer ours."""
-        jobs = self.prepare_notices([notice_id])
-        return self.record([self.send_job(jobs[0])])[0] if jobs else SendOutcome.LOST_CLAIM

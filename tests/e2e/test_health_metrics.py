@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from tests.e2e.test_service import service, wait_until
+from tests.e2e.test_service import due_after_ready, service, wait_until
 from tests.helpers import person_config, routine
 from tests.receivers import HttpInbox, free_port
 
@@ -26,16 +26,20 @@ def get(url: str) -> tuple[int, str]:
 
 def test_health_and_metrics_of_the_running_service(tmp_path: Path, receiver: HttpInbox) -> None:
     port = free_port()
-    due = (datetime.now(ZoneInfo("Europe/Amsterdam")) + timedelta(seconds=3)).strftime("%H:%M:%S")
     secret_url = receiver.url.replace("json://", f"json://user:{SECRET}@")
     config = tmp_path / "heupreminder.toml"
-    config.write_text(person_config(
-        database_url=f"sqlite:///{tmp_path / 'h.db'}", listen=f"127.0.0.1:{port}",
-        channels={"phone": secret_url},
-        routines=routine("bridge", at=due)), encoding="utf-8")
+
+    def write_config(due_in: timedelta) -> None:
+        due = (datetime.now(ZoneInfo("Europe/Amsterdam")) + due_in).strftime("%H:%M:%S")
+        config.write_text(person_config(
+            database_url=f"sqlite:///{tmp_path / 'h.db'}", listen=f"127.0.0.1:{port}",
+            channels={"phone": secret_url},
+            routines=routine("bridge", at=due)), encoding="utf-8")
+
+    write_config(timedelta(hours=1))
     log = tmp_path / "service.log"
     with service(config, log) as process:
-        wait_until(lambda: "heupreminder ready" in log.read_text())
+        due_after_ready(process, log, lambda: write_config(timedelta(seconds=3)))
         wait_until(lambda: receiver.posts)
         status, body = get(f"http://127.0.0.1:{port}/healthz")
         assert status == 200, body

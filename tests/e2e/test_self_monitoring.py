@@ -8,23 +8,28 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from tests.e2e.test_service import service, wait_until
+from tests.e2e.test_service import due_after_ready, service, wait_until
 from tests.helpers import person_config, routine
 from tests.receivers import HttpInbox, free_port
 
 
 def test_heartbeat_and_admin_channel(tmp_path: Path, receiver: HttpInbox) -> None:
-    due = (datetime.now(ZoneInfo("Europe/Amsterdam")) + timedelta(seconds=3)).strftime("%H:%M:%S")
     dead = f"json://127.0.0.1:{free_port()}/nobody-listens"
     config = tmp_path / "heupreminder.toml"
-    config.write_text(person_config(
-        database_url=f"sqlite:///{tmp_path / 'h.db'}", catch_up="10s",
-        channels={"phone": dead, "admin": receiver.url}, person_channels=["phone"],
-        extra_service=(f'heartbeat_url = "http://127.0.0.1:{receiver.port}/ping/a1b2c3d4e5f6"\n'
-                       'admin_channel = "admin"'),
-        routines=routine("bridge", at=due)), encoding="utf-8")
+
+    def write_config(due_in: timedelta) -> None:
+        due = (datetime.now(ZoneInfo("Europe/Amsterdam")) + due_in).strftime("%H:%M:%S")
+        config.write_text(person_config(
+            database_url=f"sqlite:///{tmp_path / 'h.db'}", catch_up="10s",
+            channels={"phone": dead, "admin": receiver.url}, person_channels=["phone"],
+            extra_service=(f'heartbeat_url = "http://127.0.0.1:{receiver.port}/ping/a1b2c3d4e5f6"\n'
+                           'admin_channel = "admin"'),
+            routines=routine("bridge", at=due)), encoding="utf-8")
+
+    write_config(timedelta(hours=1))
     log = tmp_path / "service.log"
     with service(config, log) as process:
+        due_after_ready(process, log, lambda: write_config(timedelta(seconds=3)))
         wait_until(lambda: receiver.posts, timeout=60)  # after retries at +2 s and +5 s
         assert receiver.posts[0]["title"] == "heupreminder: channel 'phone' is not delivering"
         wait_until(lambda: receiver.gets, timeout=30)
