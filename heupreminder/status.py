@@ -159,6 +159,7 @@ def _message_line(message: dict[str, Any]) -> str:
 def describe_delivery(message: dict[str, Any]) -> str:
     """A notice's status with each channel's result, and why when it did not go out."""
     details = [f"{name} {status}" for name, status in message["channels"].items()]
-    if message["status"] in ("pending", "missed", "failed") and message["reason"]:
+    if message["status"] in (OccurrenceStatus.PENDING, OccurrenceStatus.MISSED,
+                             OccurrenceStatus.FAILED) and message["reason"]:
         details.append(message["reason"])
     return str(message["status"]) + (f" ({', '.join(details)})" if details else "")

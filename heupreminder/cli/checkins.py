@@ -17,7 +17,7 @@ from heupreminder.cli.options import config_option
 from heupreminder.cli.sessions import exit_on_config_problems, open_sessions
 from heupreminder.config.loader import ConfigError, Settings, load_settings
 from heupreminder.config.model import parse_duration
-from heupreminder.db.models import utcnow
+from heupreminder.db.models import CheckinOutcome, utcnow
 from heupreminder.input_text import InputError
 from heupreminder.pain.decisions import pause_by_hand, resume_by_hand
 from heupreminder.pain.records import LOCATIONS, log_checkin, log_pain
@@ -107,8 +107,8 @@ def _checkin_command(name: str, outcome: str) -> click.Command:
         command))))
 
 
-done_command = _checkin_command("done", "done")
-skip_command = _checkin_command("skip", "skipped")
+done_command = _checkin_command("done", CheckinOutcome.DONE)
+skip_command = _checkin_command("skip", CheckinOutcome.SKIPPED)
 
 
 @click.command("pause")

@@ -101,6 +101,13 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"
 
 
+class CheckinOutcome(StrEnum):
+    """How a person answered a reminder (`check_ins.outcome`)."""
+
+    DONE = "done"
+    SKIPPED = "skipped"
+
+
 class Person(Base):
     __tablename__ = "people"
 
@@ -246,7 +253,7 @@ class CheckIn(Base):
     person_id: Mapped[str] = mapped_column(ForeignKey("people.id"))
     routine_id: Mapped[int] = mapped_column(ForeignKey("routines.id"))
     occurrence_id: Mapped[int | None] = mapped_column(ForeignKey("occurrences.id"))
-    outcome: Mapped[str] = mapped_column(String(8))  # done | skipped
+    outcome: Mapped[str] = mapped_column(String(8))  # a CheckinOutcome
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     source: Mapped[str] = mapped_column(String(16))
 

@@ -29,14 +29,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from heupreminder.config.loader import Settings
-from heupreminder.db.models import PainReport
+from heupreminder.db.models import CheckinOutcome, PainReport
 from heupreminder.delivery.push import Button
 from heupreminder.links.signing import LinkError, link_secret
 from heupreminder.locales import shipped_locale
 
 ACTION_PREFIX = "/a/"
 _SALT = "heupreminder.action.v1"
-OUTCOMES = ("done", "skipped")
+OUTCOMES: tuple[str, ...] = tuple(CheckinOutcome)
 
 _LABELS = {
     "nl": {"done": "Gedaan", "skipped": "Overslaan", "pain": "Pijn...",

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from heupreminder.db.models import (
+    DeliveryStatus,
     Occurrence,
     OccurrenceStatus,
     PainReport,
@@ -54,7 +55,8 @@ def record_delivery(scheme: str, error: str | None, due_at: datetime,
     write instead of the send adds the tick (up to a second) to every latency.
     Without it, now is the best guess.
     """
-    REMINDERS.labels("sent" if error is None else "failed", scheme).inc()
+    status = DeliveryStatus.SENT if error is None else DeliveryStatus.FAILED
+    REMINDERS.labels(status.value, scheme).inc()
     if error is None:
         arrived = delivered_at if delivered_at is not None else utcnow()
         LATENCY.labels(scheme).observe(max(0.0, (arrived - due_at).total_seconds()))

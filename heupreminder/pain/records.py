@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from heupreminder.config.loader import Settings
-from heupreminder.db.models import CheckIn, Occurrence, PainReport
+from heupreminder.db.models import CheckIn, CheckinOutcome, Occurrence, PainReport
 from heupreminder.input_text import InputError, quote, text_problem
 from heupreminder.pain.decisions import apply_policy
 from heupreminder.pain.lookups import get_person, get_routine
@@ -127,7 +127,7 @@ def log_checkin(session: Session, person_id: str, routine_key: str, outcome: str
 
     One answer per reminder: answering it again replaces the earlier answer.
     """
-    if outcome not in ("done", "skipped"):
+    if outcome not in tuple(CheckinOutcome):
         raise InputError(f"outcome: {outcome!r} is not done or skipped")
     person = get_person(session, person_id)
     routine = get_routine(session, person.id, routine_key)

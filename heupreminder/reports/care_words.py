@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from heupreminder.db.models import OccurrenceStatus
 from heupreminder.locales import shipped_locale
 from heupreminder.reports.history_words import history_texts
 from heupreminder.reports.rows import ReportRow
@@ -85,7 +86,7 @@ def event_details(row: ReportRow, locale: str, titles: Mapping[str, str]) -> str
     if row.type == "reminder":
         if row.paused:
             return str(t["status"]["rest"])  # a rest day, not a miss
-        if row.status == "missed":
+        if row.status == OccurrenceStatus.MISSED:
             return _WORDS[shipped_locale(locale)]["missed"]
         return str(t["status"].get(row.status or "", "-"))
     if row.type == "checkin":

@@ -19,7 +19,7 @@ from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from heupreminder.db.models import ApiToken, Person
+from heupreminder.db.models import ApiToken, CheckinOutcome, Person
 from heupreminder.input_text import InputError
 from heupreminder.links.api_tokens import hash_token
 from heupreminder.pain.pauses import active_pauses
@@ -171,12 +171,12 @@ def _checkin(outcome: str) -> tuple[Response, int]:
 
 @api.post("/done")
 def done() -> tuple[Response, int]:
-    return _checkin("done")
+    return _checkin(CheckinOutcome.DONE)
 
 
 @api.post("/skip")
 def skip() -> tuple[Response, int]:
-    return _checkin("skipped")
+    return _checkin(CheckinOutcome.SKIPPED)
 
 
 @api.get("/status")

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from heupreminder.catalog import NOT_MEDICAL_ADVICE
-from heupreminder.db.models import Person, Routine
+from heupreminder.db.models import OccurrenceStatus, Person, Routine
 from heupreminder.delivery.messages import routine_title
 from heupreminder.links.history import HistoryLinkError, calendar_path
 from heupreminder.locales import LOCALES, shipped_locale
@@ -150,7 +150,8 @@ def _event(row: ReportRow, t: dict[str, Any], titles: dict[str, str]) -> dict[st
         what = t["status"].get(row.status or "", row.status or "")
         if row.type == "reminder" and row.paused:
             what = t["status"]["rest"]  # a rest day, not a miss
-        elif row.reason and row.status in ("skipped", "missed", "failed"):
+        elif row.reason and row.status in (OccurrenceStatus.SKIPPED, OccurrenceStatus.MISSED,
+                                            OccurrenceStatus.FAILED):
             what += f" ({row.reason})"
     elif row.type == "pause" and row.status in PAUSE_CODES:
         what = words(t["locale"])[row.status or ""]  # why, in the person's words

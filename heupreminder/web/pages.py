@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from heupreminder.catalog import NOT_MEDICAL_ADVICE
-from heupreminder.db.models import Occurrence, Person
+from heupreminder.db.models import CheckinOutcome, Occurrence, Person
 from heupreminder.delivery.messages import routine_title
 from heupreminder.input_text import InputError
 from heupreminder.links.history import history_token
@@ -118,7 +118,7 @@ def checkin_post(token: str) -> Response | tuple[str, int]:
         with context.sessions.begin() as session:
             person, occurrence = _resolve(session, target)  # the same check as the GET
             now = context.clock()
-            if action in ("done", "skipped"):
+            if action in tuple(CheckinOutcome):
                 if occurrence is None:
                     raise InputError("routine: this link is not for a reminder")
                 log_checkin(session, person.id, occurrence.routine.key, action,
