@@ -5,7 +5,7 @@ a care provider reading about the person (third person, no internal ids, no
 codes): a reminder's outcome, an answer, a pain report (level, where, the
 person's own note), or why the exercises rested or resumed, with the pain
 levels behind that decision. Types, statuses and places are the history
-page's words (``page_texts``), so both say the same thing; the decisions'
+page's words (``reports.history_words``), so both say the same thing; the decisions'
 words are here. Recorded reasons (English, with the database's ids) are not
 shown: the CSV and JSON keep them for scripts.
 """

@@ -2,7 +2,7 @@
 
 Contracts:
 
-- The token is the person's read-only history link token (``reports.links``):
+- The token is the person's read-only history link token (``links.history``):
   the feed only reads, as the history page does, and rotating or revoking that
   link ends the feed too. A bad, rotated or revoked token, or a person who is no
   longer active, answers 404 (a calendar app shows "not found" and stops); the

@@ -2,7 +2,7 @@
 
 Contracts:
 
-- ``<token>`` is the person's history link token (``reports.links``): read-only,
+- ``<token>`` is the person's history link token (``links.history``): read-only,
   signed, good until it is rotated or revoked. Check-in links and API tokens do
   not open it (an API token can write and never goes in a URL). Anything else,
   or a person who is no longer active, answers the check-in page's "link not
