@@ -20,7 +20,7 @@ from typing import NoReturn
 import click
 
 from heupreminder.cli.options import config_option
-from heupreminder.cli.sessions import open_sessions
+from heupreminder.cli.sessions import exit_on_config_problems, open_sessions
 from heupreminder.config.loader import ConfigError, load_settings
 from heupreminder.input_text import InputError
 
@@ -38,7 +38,7 @@ def _clear_errors() -> Iterator[None]:
     except InputError as error:
         _fail(str(error))
     except ConfigError as error:  # the channel key (ChannelKeyError) or the config
-        _fail("; ".join(error.problems))
+        exit_on_config_problems(error)
 
 
 def _read_url(url: str | None, url_env: str | None) -> str:

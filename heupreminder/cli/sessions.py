@@ -76,18 +76,11 @@ def open_sessions(settings: Settings, *, add_people: bool | None = None) -> Any:
 
 
 def _add_configured_people(sessions: Any, settings: Settings) -> None:
-    from sqlalchemy import select
+    from heupreminder.db.models import utcnow
+    from heupreminder.db.sync import add_missing_people
 
-    from heupreminder.db.models import Person, utcnow
-    from heupreminder.db.sync import sync_config
-
-    config = settings.config
-    if config.service.manage_people != "config" or not config.people:
-        return
     with sessions.begin() as session:
-        known = set(session.scalars(select(Person.id)))
-        if any(person.id not in known for person in config.people):
-            sync_config(session, config, utcnow())
+        add_missing_people(session, settings.config, utcnow())
 
 
 def exit_database_error(exc: BaseException, settings: Settings) -> NoReturn:

@@ -31,6 +31,19 @@ class SyncReport:
     unchanged: int = 0
 
 
+def add_missing_people(session: Session, config: Config, now: datetime) -> None:
+    """Sync the config if it names a person the database does not have yet.
+
+    The CLI's check-in commands work before the first `run`; once everyone is
+    there, syncing changes stays the service's job (at start and on SIGHUP).
+    """
+    if config.service.manage_people != "config" or not config.people:
+        return
+    known = set(session.scalars(select(Person.id)))
+    if any(person.id not in known for person in config.people):
+        sync_config(session, config, now)
+
+
 def sync_config(session: Session, config: Config, now: datetime) -> SyncReport:
     """Make the database match `config`; the caller commits."""
     report = SyncReport()
