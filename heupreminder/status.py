@@ -22,6 +22,7 @@ from heupreminder.pain.housekeeping import open_problem
 from heupreminder.pain.pauses import covering, pauses_stopping_exercises
 from heupreminder.progress import adherence
 from heupreminder.reports.table import render_table
+from heupreminder.reports.timeline import describe_delivery
 from heupreminder.timetable.schedule import Schedule
 
 ADHERENCE_WINDOW = timedelta(days=14)
@@ -154,12 +155,3 @@ def _message_line(message: dict[str, Any]) -> str:
     """E.g. "message rest 2026-01-07 10:00: sent (phone sent, mail failed)"."""
     when = message["created"][:16].replace("T", " ")
     return f"message {message['kind']} {when}: {describe_delivery(message)}"
-
-
-def describe_delivery(message: dict[str, Any]) -> str:
-    """A notice's status with each channel's result, and why when it did not go out."""
-    details = [f"{name} {status}" for name, status in message["channels"].items()]
-    if message["status"] in (OccurrenceStatus.PENDING, OccurrenceStatus.MISSED,
-                             OccurrenceStatus.FAILED) and message["reason"]:
-        details.append(message["reason"])
-    return str(message["status"]) + (f" ({', '.join(details)})" if details else "")

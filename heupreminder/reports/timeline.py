@@ -14,11 +14,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from heupreminder.db.models import Notice, Person, utcnow
+from heupreminder.db.models import Notice, OccurrenceStatus, Person, utcnow
 from heupreminder.input_text import InputError
 from heupreminder.reports.events import event_rows
 from heupreminder.reports.rows import ReportRow
-from heupreminder.status import describe_delivery
 
 # Events at the same second keep the order they happen in (a reminder, its answer,
 # the pain logged with it, what the policy decided, the message that sent).
@@ -84,3 +83,12 @@ def _message_fields(notice: Notice) -> dict[str, Any]:
     return {"type": "message", "routine": None, "kind": notice.kind, "title": notice.title,
             "status": notice.status, "channels": channels,
             "what": f"{notice.kind} \"{notice.title}\": {delivery}"}
+
+
+def describe_delivery(message: dict[str, Any]) -> str:
+    """A notice's status with each channel's result, and why when it did not go out."""
+    details = [f"{name} {status}" for name, status in message["channels"].items()]
+    if message["status"] in (OccurrenceStatus.PENDING, OccurrenceStatus.MISSED,
+                             OccurrenceStatus.FAILED) and message["reason"]:
+        details.append(message["reason"])
+    return str(message["status"]) + (f" ({', '.join(details)})" if details else "")
