@@ -26,7 +26,7 @@ from heupreminder.config.loader import Settings
 from heupreminder.db.engine import make_engine, make_sessionmaker
 from heupreminder.db.migrate import upgrade
 from heupreminder.db.models import Delivery, Occurrence, Person, Routine
-from heupreminder.delivery.channel_book import check_channel_key
+from heupreminder.delivery.channel_book import ChannelBook, check_channel_key
 from heupreminder.delivery.channel_key import (
     ENV_KEY,
     ChannelKey,
@@ -39,6 +39,7 @@ from heupreminder.input_text import InputError
 from heupreminder.masking import MASKER, SecretMasker
 from heupreminder.reports.transfer import export_person, import_person
 from heupreminder.scheduler.dispatcher import Dispatcher
+from heupreminder.scheduler.service import Service, claim_capacity
 from tests.dispatching import send_claimed
 from tests.helpers import BRIDGE, load, migrated, person_config
 from tests.receivers import HttpInbox, free_port, http_receiver
@@ -369,3 +370,55 @@ def test_added_secrets_are_masked_and_survive_a_config_reload():
     assert masker.mask(f"got json://host/x?+X-Token={TOKEN} and {TOKEN}, abc") == (
         "got **** and ****, abc")
     assert masker.mask("config-secret other-secret") == "config-secret ****"
+
+
+def test_send_test_reaches_a_database_persons_own_channel(tmp_path, database_url, receiver,
+                                                          own, key, monkeypatch):
+    """`send-test` for someone who lives only in the database: their own channel first
+    (sealed, opened with the key), the config's for the rest; a broken one says why."""
+    doc = exported_anna(tmp_path, receiver.url)  # anna's channels: ["push"]
+    settings = database_mode(tmp_path, database_url, {"push": receiver.url})
+    with sessions_for(settings).begin() as session:
+        import_person(session, doc)
+        set_channel(session, key, "anna", "push", own_url(own))
+    config = str(settings.path)
+    runner = CliRunner()
+
+    result = runner.invoke(main, ["send-test", "anna", "-c", config])
+    assert result.exit_code == 0, result.output
+    assert "push" in result.output and "ok" in result.output and TOKEN not in result.output
+    assert len(own.posts) == 1 and not receiver.posts  # her own channel, not the config's
+    assert own.posts[0]["title"] and "Anna" in own.posts[0]["message"]
+
+    monkeypatch.setenv(ENV_KEY, new_key())  # another key: her channel cannot be opened
+    failed = runner.invoke(main, ["send-test", "anna", "-c", config])
+    assert failed.exit_code == 1 and "FAILED" in failed.output and TOKEN not in failed.output
+    assert len(own.posts) == 1 and not receiver.posts
+
+    unknown = runner.invoke(main, ["send-test", "bert", "-c", config])
+    assert unknown.exit_code == 2 and "no person 'bert'" in unknown.output
+
+
+def test_own_channels_count_for_batches_and_the_sending_process(tmp_path, database_url,
+                                                                 receiver, own, key):
+    """An installation whose people all have their own webhook channels (none in the
+    config) claims the bigger batches of an HTTP-only installation and starts the
+    sending process at start-up, as one with the same channels in the config would."""
+    doc = exported_anna(tmp_path, receiver.url)
+    settings = database_mode(tmp_path, database_url, {})
+    with sessions_for(settings).begin() as session:
+        import_person(session, doc)
+        set_channel(session, key, "anna", "push", own_url(own))
+    sessions = sessions_for(settings)
+    assert claim_capacity(settings) == 128  # the config alone knows no channel
+    kinds = ChannelBook().one_per_scheme(sessions)
+    assert [channel.url for channel in kinds] == [own_url(own)]
+    assert claim_capacity(settings, kinds) == 512
+
+    service = Service(str(settings.path))
+    try:
+        service.startup()
+        assert service.sends.slots.capacity == 512
+        assert service.sends.sender.pid is not None  # started before the first reminder
+    finally:
+        service.shutdown()

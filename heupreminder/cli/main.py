@@ -21,8 +21,9 @@ from heupreminder.cli.reports import register as register_report_commands
 from heupreminder.cli.sessions import exit_database_error, exits_on_config_error, open_sessions
 from heupreminder.config.loader import load_settings, resolve_config_path
 from heupreminder.config.starter import STARTER_CONFIG
-from heupreminder.locales import FALLBACK, LOCALES, check_locale
+from heupreminder.locales import FALLBACK, LOCALES, check_locale, shipped_locale
 from heupreminder.ops.logs import setup_logging
+from heupreminder.pain.lookups import find_person
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -119,27 +120,42 @@ def status(config_path: str | None, as_json: bool) -> None:
 @config_option
 @exits_on_config_error
 def send_test(person_id: str, config_path: str | None) -> None:
-    """Send a test message to each of a person's channels and report per channel."""
+    """Send a test message to each of a person's channels and report per channel.
+
+    The person's own channels (kept in the database) come first, then the
+    config's, as the service resolves them for a reminder.
+    """
+    from heupreminder.delivery.channel_book import ChannelBook, UnusableChannel, resolve
     from heupreminder.delivery.sender import TransportError, send
     from heupreminder.masking import install_masker
 
     settings = load_settings(config_path)
     install_masker(settings.secrets)
-    config = settings.config
-    person = next((p for p in config.people if p.id == person_id), None)
-    if person is None:
-        known = ", ".join(p.id for p in config.people) or "none"
-        raise click.UsageError(f"no person {person_id!r} in {settings.path} (known: {known})")
-    title, body = test_message(config.person_locale(person), person.name)
+    with open_sessions(settings)() as session:
+        person = find_person(session, person_id)
+        if person is None:
+            known = ", ".join(p.id for p in settings.config.people) or "none in the config"
+            raise click.UsageError(f"no person {person_id!r} in {settings.path} "
+                                   f"or its database (known: {known})")
+        names, locale, name = list(person.channels), person.locale, person.name
+        own = ChannelBook().personal(session, [person_id]).get(person_id, {})
+    channels = resolve(names, own, settings.channels)
+    title, body = test_message(shipped_locale(locale), name)
     failures = 0
-    for name in person.channels:
-        channel = settings.channels[name]
+    for channel_name in names:
+        channel = channels.get(channel_name)
+        if channel is None or isinstance(channel, UnusableChannel):
+            failures += 1
+            why = channel.reason if channel else "no such channel in the config or the database"
+            shown = channel.masked_url if channel else "-"
+            click.echo(f"{channel_name:<20} FAILED  {shown}: {why}")
+            continue
         try:
             send(channel, title, body)
-            click.echo(f"{name:<20} ok      {channel.masked_url}")
+            click.echo(f"{channel_name:<20} ok      {channel.masked_url}")
         except TransportError as exc:
             failures += 1
-            click.echo(f"{name:<20} FAILED  {channel.masked_url}: {exc.message}")
+            click.echo(f"{channel_name:<20} FAILED  {channel.masked_url}: {exc.message}")
     sys.exit(1 if failures else 0)
 
 

@@ -42,7 +42,7 @@ def exits_on_config_error(func: Callable[P, R]) -> Callable[P, R]:
 # Not preview (it leaves the database alone), import (it adds people itself),
 # export and report (they read what is there).
 ADDS_CONFIGURED_PEOPLE = frozenset({"status", "pain", "done", "skip", "pause", "resume",
-                                    "history", "token"})
+                                    "history", "token", "send-test"})
 
 
 def open_sessions(settings: Settings, *, add_people: bool | None = None) -> Any:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from heupreminder.config.loader import Channel
 from heupreminder.db.models import PersonChannel
@@ -97,6 +97,28 @@ class ChannelBook:
         for row in rows:
             channels.setdefault(row.person_id, {})[row.name] = self._open(
                 row.person_id, row.name, row.sealed, row.masked_url)
+        return channels
+
+    def one_per_scheme(self, sessions: sessionmaker[Session]) -> list[Channel]:
+        """One opened channel for each kind (URL scheme) among people's own channels:
+        enough to tell which senders the service needs and how big its batches may be,
+        without opening 10,000 channels at start-up."""
+        with sessions() as session:
+            return self._one_per_scheme(session)
+
+    def _one_per_scheme(self, session: Session) -> list[Channel]:
+        first: dict[str, tuple[str, str]] = {}
+        for row in session.execute(select(PersonChannel.person_id, PersonChannel.name,
+                                          PersonChannel.masked_url)):
+            first.setdefault(row.masked_url.split("://", 1)[0].lower(), (row.person_id, row.name))
+        channels: list[Channel] = []
+        for person_id, name in first.values():
+            sealed, masked_url = session.execute(
+                select(PersonChannel.sealed, PersonChannel.masked_url).where(
+                    PersonChannel.person_id == person_id, PersonChannel.name == name)).one()
+            channel = self._open(person_id, name, sealed, masked_url)
+            if isinstance(channel, Channel):
+                channels.append(channel)
         return channels
 
     def _open(self, person_id: str, name: str, sealed: str, masked_url: str) -> ResolvedChannel:

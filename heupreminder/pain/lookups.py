@@ -14,10 +14,16 @@ from heupreminder.db.models import Person, Routine
 from heupreminder.input_text import InputError, quote
 
 
-def get_person(session: Session, person_id: str) -> Person:
-    """The active person ``person_id``; people no longer in the config are unknown here."""
+def find_person(session: Session, person_id: str) -> Person | None:
+    """The active person ``person_id``, or None; people no longer in the config are unknown."""
     person = session.get(Person, person_id)
-    if person is None or not person.active:
+    return person if person is not None and person.active else None
+
+
+def get_person(session: Session, person_id: str) -> Person:
+    """The active person ``person_id``, else an ``InputError`` naming the id."""
+    person = find_person(session, person_id)
+    if person is None:
         raise InputError(f"person: no person {quote(person_id)}")
     return person
 

@@ -10,10 +10,11 @@ queue always drains well within a claim's lease.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from concurrent.futures import Future
 from typing import Any
 
-from heupreminder.config.loader import Settings
+from heupreminder.config.loader import Channel, Settings
 from heupreminder.delivery.http_capture import may_use_fast_path
 from heupreminder.delivery.http_client import CONNECTIONS_PER_HOST
 
@@ -21,7 +22,7 @@ from heupreminder.delivery.http_client import CONNECTIONS_PER_HOST
 SLOWEST_TRY_SECONDS = 8.0
 
 
-def claim_capacity(settings: Settings) -> int:
+def claim_capacity(settings: Settings, own_channels: Iterable[Channel] = ()) -> int:
     """How many claimed reminders may wait for or be in a send at once (per node).
 
     Enough for batches that keep the database work per reminder small; few
@@ -31,9 +32,10 @@ def claim_capacity(settings: Settings) -> int:
     sending process over kept-open connections (32 per host), so an installation
     with only HTTP channels takes bigger batches (fewer round trips per reminder,
     which PostgreSQL feels), twice as big again when the lease allows it.
+    `own_channels`: one of each kind among people's own channels in the database.
     """
     workers = settings.config.service.send_workers
-    channels = settings.channels.values()
+    channels = [*settings.channels.values(), *own_channels]
     if not channels or not all(may_use_fast_path(channel.url) for channel in channels):
         return workers * 16
     capacity = max(workers * 32, 256)

@@ -7,13 +7,10 @@ Who owns what:
 - APScheduler owns the clock: one `tick` job every second. A tick compares
   the clock with the earliest due time it remembers (next_look) and returns at
   once when nothing is due, so an idle service costs almost nothing; when
-  something is due it runs the dispatcher's units of work. We deliberately do
-  not create one APScheduler job per routine: that costs ~13 s and ~350 MB per
-  100,000 routines, its 1 s misfire grace drops reminders in a burst, and its
-  cron trigger fires twice on the autumn DST night.
+  something is due it runs the dispatcher's units of work. Never a job per
+  routine (README, Design: slow, misfires in a burst, twice on a DST night).
 - The send queue sends (a bounded thread pool, and the sending process for
-  HTTP channels), within a number of send slots; one slow channel cannot hold
-  up the tick.
+  HTTP channels) within its send slots: a slow channel never holds up the tick.
 - The main thread waits for signals: it reloads the config on SIGHUP and
   polls the outbox for notices other processes wrote.
 
@@ -45,6 +42,7 @@ from heupreminder.db.lock import SQLiteLock
 from heupreminder.db.migrate import upgrade
 from heupreminder.db.models import utcnow
 from heupreminder.delivery.channel_book import check_channel_key
+from heupreminder.delivery.http_capture import may_use_fast_path
 from heupreminder.delivery.outbox import queue_admin_notice
 from heupreminder.masking import install_masker
 from heupreminder.ops import systemd
@@ -147,10 +145,11 @@ class Service:
         with self.sessions() as session:  # people's channels in the database need their key
             check_channel_key(session)  # ChannelKeyError (a ConfigError): exit 2, names it
         self._sync()
-        sqlite = is_sqlite(self.engine)
-        self.dispatcher.recover_expired_claims(utcnow(), all_claims=sqlite)
+        self.dispatcher.recover_expired_claims(utcnow(), all_claims=is_sqlite(self.engine))
         self._add_clock_jobs()
-        if uses_fast_path(self._settings):
+        own = self.dispatcher.channel_book.one_per_scheme(self.sessions)  # people's own kinds
+        self.sends.slots.capacity = claim_capacity(self._settings, own)
+        if uses_fast_path(self._settings) or any(may_use_fast_path(c.url) for c in own):
             self.sends.sender.start()  # loading takes a moment: not at the first reminder
         self.scheduler.start()
         self._start_companions()
@@ -379,7 +378,8 @@ class Service:
             return
         install_masker(self._settings.secrets | new.secrets)
         self._settings = new
-        self.sends.slots.capacity = claim_capacity(new)
+        self.sends.slots.capacity = claim_capacity(
+            new, self.dispatcher.channel_book.one_per_scheme(self.sessions))
         self._sync()
         log.info("config reloaded from %s", Path(new.path))
 
