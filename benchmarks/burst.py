@@ -34,6 +34,7 @@ from benchmarks.common import (
     tree_memory_kib,
 )
 from benchmarks.context import Context
+from benchmarks.own_channels import seal_own_channels, service_env
 from benchmarks.service import start_service
 from benchmarks.targets import TARGETS
 
@@ -97,7 +98,8 @@ def burst_heup(ctx: Context, db: str, url: str, n: int) -> dict[str, Any]:
     child(["benchmarks.generate", "--db", url, "--retime", "--due", due.isoformat()], ctx, 300)
     ctx.receiver.reset()
     service = start_service(ctx.workdir, url, ctx.channel_url, product=ctx.product,
-                            workers=ctx.workers, log_name=f"service-{db}-burst-{n}.log")
+                            workers=ctx.workers, log_name=f"service-{db}-burst-{n}.log",
+                            extra_env=service_env() if ctx.own_channels else None)
     out: dict[str, Any] = {"ready_seconds": service.ready_seconds}
     try:
         out["ready_before_due"] = time.time() < due.timestamp()
@@ -145,7 +147,8 @@ def burst_naive(ctx: Context, db: str, url: str, n: int) -> dict[str, Any]:
         ctx.receiver.reset()
         started = time.monotonic()
         process = subprocess.Popen(
-            [PYTHON, "-m", "benchmarks.naive", "--db", url, "--url", ctx.channel_url],
+            [PYTHON, "-m", "benchmarks.naive", "--db", url, "--url", ctx.channel_url,
+             *(["--own"] if ctx.own_channels else [])],
             cwd=ctx.workdir, env=bench_env(ctx.product), stdout=subprocess.PIPE,
             stderr=(ctx.workdir / f"naive-{db}-{n}.log").open("wb"))
         try:
@@ -181,7 +184,8 @@ def burst_limit(ctx: Context, url: str, n: int) -> dict[str, Any]:
         return email_burst.burst_limit(ctx, url, n)
     ctx.receiver.reset()
     result = child(["benchmarks.limit", "--db", url, "--url", ctx.channel_url,
-                    "--concurrency", str(ctx.workers)], ctx, timeout=600)
+                    "--concurrency", str(ctx.workers),
+                    *(["--own"] if ctx.own_channels else [])], ctx, timeout=600)
     stats = ctx.receiver.stats()
     result["receiver_count"] = stats["count"]
     result["cpu_ms_per_reminder"] = 1000 * result["cpu_seconds"] / max(1, result["posts"])
@@ -196,6 +200,8 @@ def run_burst(ctx: Context, db: str, n: int, contenders: set[str]) -> dict[str, 
         log(f"{db} {ctx.channel} burst {n:,}: generating")
         out["data"] = child(["benchmarks.generate", "--db", url, "--burst", str(n), "--due",
                              _due_in(3600).isoformat()], ctx, timeout=600)
+        if ctx.own_channels:
+            out["data"].update(seal_own_channels(url, ctx.channel_url))
         if "limit" in contenders:
             log(f"{db} burst {n:,}: plain-HTTP limit")
             out["limit"] = burst_limit(ctx, url, n)

@@ -45,12 +45,18 @@ class Context:
     sizes: Sizes
     burst_timeout: float | None
     workers: int = DEFAULT_WORKERS
-    channel: str = "json"  # the burst's channel: json (a webhook), ntfy or email
+    channel: str = "json"  # the burst's channel: json (a webhook), ntfy, ntfy-own or email
+
+    @property
+    def own_channels(self) -> bool:
+        """Every person their own channel (benchmarks/own_channels.py)."""
+        return self.channel.endswith("-own")
 
     @property
     def channel_url(self) -> str:
-        """The one channel every person of the burst has, at the receiver."""
-        if self.channel == "ntfy":
+        """The one channel every person of the burst has, at the receiver (ntfy-own:
+        the base each person's own topic is made from)."""
+        if self.channel in ("ntfy", "ntfy-own"):
             return f"ntfy://127.0.0.1:{self.receiver.port}/reminders"
         if isinstance(self.receiver, email_burst.MailSink):  # the email burst's SMTP sink
             return self.receiver.mailto_url

@@ -24,17 +24,19 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import create_engine, text
 
+from benchmarks.own_channels import own_url
 from heupreminder.delivery.http_capture import capture
 from heupreminder.delivery.http_client import HttpRequest
 from heupreminder.delivery.messages import compose
 from heupreminder.delivery.sender import apprise_message
 
 
-def built_requests(database_url: str, channel_url: str) -> list[HttpRequest]:
+def built_requests(database_url: str, channel_url: str, own: bool = False) -> list[HttpRequest]:
     engine = create_engine(database_url)
     with engine.connect() as connection:
         rows = connection.execute(text(
-            "SELECT r.key, r.kind, r.exercise, r.side, r.title, r.text, p.timezone, p.locale "
+            "SELECT r.key, r.kind, r.exercise, r.side, r.title, r.text, p.timezone, p.locale, "
+            "p.id AS person_id "
             "FROM routines r JOIN people p ON p.id = r.person_id WHERE r.active "
             "ORDER BY r.id")).all()
     engine.dispose()
@@ -44,7 +46,8 @@ def built_requests(database_url: str, channel_url: str) -> list[HttpRequest]:
                                   side=row.side, title=row.title, text=row.text)
         today = datetime.now(ZoneInfo(row.timezone)).date()
         message = compose(routine, row.locale, today)  # type: ignore[arg-type]
-        request = capture(*apprise_message(channel_url, message.title, message.body,
+        url = own_url(channel_url, row.person_id) if own else channel_url
+        request = capture(*apprise_message(url, message.title, message.body,
                                            kind=row.kind))
         if request is None:
             raise SystemExit("Apprise does not build one plain request for this channel")
@@ -105,8 +108,10 @@ def main() -> None:
     parser.add_argument("--url", required=True,
                         help="the channel: json://127.0.0.1:P/path, ntfy://127.0.0.1:P/topic")
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--own", action="store_true",
+                        help="each person their own topic on --url's receiver (own_channels.py)")
     args = parser.parse_args()
-    result = post_all(built_requests(args.db, args.url), args.concurrency)
+    result = post_all(built_requests(args.db, args.url, args.own), args.concurrency)
     result["pid"] = os.getpid()
     print(json.dumps(result), flush=True)
 

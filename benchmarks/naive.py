@@ -26,6 +26,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import create_engine, text
 
+from benchmarks.own_channels import own_url
 from heupreminder.delivery.messages import compose
 from heupreminder.timetable.schedule import DAY_NAMES, Schedule
 
@@ -51,14 +52,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", required=True)
     parser.add_argument("--url", required=True, help="the Apprise URL every reminder goes to")
+    parser.add_argument("--own", action="store_true",
+                        help="each person their own topic on --url's receiver (own_channels.py)")
     args = parser.parse_args()
 
     engine = create_engine(args.db)
     with engine.connect() as connection:
         rows = connection.execute(text(
             "SELECT r.key, r.kind, r.exercise, r.side, r.title, r.text, r.schedule, "
-            "p.timezone, p.locale FROM routines r JOIN people p ON p.id = r.person_id "
-            "WHERE r.active")).all()
+            "p.id AS person_id, p.timezone, p.locale FROM routines r JOIN people p "
+            "ON p.id = r.person_id WHERE r.active")).all()
     engine.dispose()
 
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"misfire_grace_time": None})
@@ -66,7 +69,8 @@ def main() -> None:
         routine = SimpleNamespace(key=row.key, kind=row.kind, exercise=row.exercise,
                                   side=row.side, title=row.title, text=row.text)
         scheduler.add_job(remind, trigger_for(row.schedule, row.timezone),
-                          args=[args.url, routine, row.locale])
+                          args=[own_url(args.url, row.person_id) if args.own else args.url,
+                                routine, row.locale])
     scheduler.start()
     print(json.dumps({"jobs": len(rows)}), flush=True)
 

@@ -69,7 +69,8 @@ def parse_args() -> argparse.Namespace:
                         help="comma-separated: load, burst (default both)")
     parser.add_argument("--channels",
                         help="the bursts' channel, comma-separated: json (a webhook), ntfy, "
-                             "email (default json for smoke, json,ntfy for full)")
+                             "ntfy-own (each person their own topic), email (default json "
+                             "for smoke, json,ntfy for full)")
     parser.add_argument("--contenders", default="heupreminder,naive,limit",
                         help="burst contenders (default all three)")
     parser.add_argument("--load", type=_sizes_list,

@@ -78,7 +78,8 @@ def write_config(workdir: Path, database_url: str, receiver_url: str, workers: i
 
 def start_service(workdir: Path, database_url: str, receiver_url: str, *, product: Path | None,
                   workers: int = 8, ready_timeout: float = 120.0,
-                  log_name: str = "service.log") -> RunningService:
+                  log_name: str = "service.log",
+                  extra_env: dict[str, str] | None = None) -> RunningService:
     """Start the service; return once it said READY=1 and /healthz answered 200."""
     listen = free_port()
     config = write_config(workdir, database_url, receiver_url, workers, listen)
@@ -88,6 +89,7 @@ def start_service(workdir: Path, database_url: str, receiver_url: str, *, produc
     notify.bind(str(notify_path))
     env = bench_env(product)
     env["NOTIFY_SOCKET"] = str(notify_path)
+    env.update(extra_env or {})
     log = workdir / log_name
     with log.open("wb") as out:
         started_wall, started = time.time(), time.monotonic()

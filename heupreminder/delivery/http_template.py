@@ -10,6 +10,10 @@ backslash, <&>, +, %, /, newline, non-ASCII, emoji), find every place a probe
 lands in the request (URL, header values, body) and which known encoding
 (JSON string, URL quoting, XML/HTML escaping, raw) put it there, and keep the
 rest as literal text. Filling that template costs a few microseconds.
+With a channel per person, URLs that differ only in their variable parts
+(user, password, path segments, long query values: `url_shapes.py`) share
+one template per *shape*, those parts being slots too; a shape the probes
+cannot explain falls back to a template per URL, and that to a capture.
 
 A template is kept only if it proves itself, and keeps proving itself:
 
@@ -21,8 +25,8 @@ A template is kept only if it proves itself, and keeps proving itself:
 - The first `VERIFY_FIRST` messages, one in `VERIFY_EVERY` after that, and
   the first message in every new second (a plugin could put the time in its
   request) are also captured the slow way and compared; a mismatch drops the
-  template for that channel for good (logged once, without the URL) and the
-  captured request is the one sent.
+  template for that channel (or shape) for good (logged once, without the
+  URL) and the captured request is the one sent.
 - A message goes the slow way if it has anything the probes did not cover: a
   control character, a character Unicode does not call printable, text that
   is not NFC, leading or trailing whitespace (Apprise strips it), or a length
@@ -43,6 +47,7 @@ import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote, quote_plus
 from xml.sax.saxutils import escape as xml_escape
 
@@ -50,6 +55,7 @@ from apprise.url import URLBase
 
 from heupreminder.delivery.http_capture import capture, plugin_limits
 from heupreminder.delivery.http_client import HttpRequest
+from heupreminder.delivery.url_shapes import Split, split
 
 log = logging.getLogger(__name__)
 
@@ -161,11 +167,13 @@ class _Entry:
 
 
 class Templates:
-    """Templates per channel URL (with per-message options as slots) and title
-    presence; thread-safe. `request()` is the one entry point."""
+    """Templates per URL shape or else per channel URL (per-message options as
+    slots) and title presence; thread-safe. `request()` is the one entry point."""
 
     def __init__(self, max_templates: int = MAX_TEMPLATES) -> None:
-        self._entries: OrderedDict[tuple[str, bool, frozenset[str]], _Entry] = OrderedDict()
+        # Keyed by channel URL or by URL shape (url_shapes.py), title or not, options.
+        self._entries: OrderedDict[tuple[object, bool, frozenset[str]], _Entry] = OrderedDict()
+        self._no_shape: OrderedDict[tuple[object, bool, frozenset[str]], None] = OrderedDict()
         self._lock = threading.Lock()
         self._max = max_templates
         self._warned: set[str] = set()
@@ -185,17 +193,40 @@ class Templates:
         if not body or "\n" in title or not _covered(title) or not _covered(body) \
                 or not all(_URL_CHARS.issuperset(v) for v in options.values()):
             return capture(_real_url(url, options), title, body)
-        key = (url, bool(title), frozenset(options))
+        shaped = split(url)
+        if shaped is not None and shaped.values:
+            shape_key = (shaped.key, bool(title), frozenset(options))
+            entry = self._entry(shape_key, url, bool(title), tuple(options), shaped)
+            if entry is not None:  # one template for every URL of this shape
+                values.update(shaped.slots)
+                return self._use(entry, values, url, title, body, options)
+        entry = self._entry((url, bool(title), frozenset(options)), url, bool(title),
+                            tuple(options))
+        assert entry is not None
+        return self._use(entry, values, url, title, body, options)
+
+    def _entry(self, key: tuple[object, bool, frozenset[str]], url: str, has_title: bool,
+               options: tuple[str, ...], shaped: Split | None = None) -> _Entry | None:
+        """The entry for a URL (or a shape: None if that shape cannot have a template)."""
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None:
                 self._entries.move_to_end(key)
-        if entry is None:
-            entry = _Entry(_build(url, bool(title), tuple(options)))
-            with self._lock:
-                self._entries[key] = entry
-                while len(self._entries) > self._max:
-                    self._entries.popitem(last=False)
+                return entry
+            if key in self._no_shape:
+                return None
+        template = _build(url, has_title, options, shaped)
+        with self._lock:
+            if template is None and shaped is not None:
+                self._no_shape[key] = None
+                _trim(self._no_shape, self._max)
+                return None
+            entry = self._entries.setdefault(key, _Entry(template))
+            _trim(self._entries, self._max)
+        return entry
+
+    def _use(self, entry: _Entry, values: Mapping[str, str], url: str, title: str, body: str,
+             options: Mapping[str, str]) -> HttpRequest | None:
         template = entry.template
         if template is None or not _fits(template.limits, title, body):
             return capture(_real_url(url, options), title, body)
@@ -216,7 +247,12 @@ class Templates:
                      options: tuple[str, ...] = ()) -> bool | None:
         """Whether this channel's messages are filled in (True), built by Apprise
         (False), or not seen yet (None): for tests and diagnostics."""
-        entry = self._entries.get((url, with_title, frozenset(options)))
+        shaped = split(url)
+        entry = None
+        if shaped is not None and shaped.values:  # the shape's template, if it has one
+            entry = self._entries.get((shaped.key, with_title, frozenset(options)))
+        if entry is None:
+            entry = self._entries.get((url, with_title, frozenset(options)))
         return None if entry is None else entry.template is not None
 
     def _warn(self, url: str) -> None:
@@ -254,28 +290,52 @@ def _fits(limits: tuple[int, int], title: str, body: str) -> bool:
     return len(title) + len(body) + 16 <= body_max
 
 
-def _build(url: str, has_title: bool, options: tuple[str, ...]) -> Template | None:
-    """A template for this channel, or None if Apprise's requests cannot be one."""
-    probes = []
-    for base, url_probe in ((PROBES_A, _URL_PROBE_A), (PROBES_B, _URL_PROBE_B)):
+def _build(url: str, has_title: bool, options: tuple[str, ...],
+           shaped: Split | None = None) -> Template | None:
+    """A template for this channel, or for every URL of its shape (`shaped`: the
+    URL's parts are slots too), or None if Apprise's requests cannot be one."""
+    probes, urls = [], []
+    for n, (base, url_probe) in enumerate(((PROBES_A, _URL_PROBE_A), (PROBES_B, _URL_PROBE_B))):
         values = {"title": base["title"] if has_title else "", "body": base["body"]}
         for name in options:
             values[f"url:{name}"] = url_probe
+        target = url
+        if shaped is not None:
+            parts = shaped.probe_values("AB"[n])
+            values.update(shaped.slot_values(parts))
+            target = shaped.url(parts)
         probes.append(values)
+        urls.append(_real_url(target, {name: url_probe for name in options}))
     captured = []
-    limits = plugin_limits(url)
-    for values in probes:
+    limits = plugin_limits(urls[0])
+    for values, target in zip(probes, urls, strict=True):
         if not _fits(limits, values["title"], values["body"]):
             return None
-        request = capture(_real_url(url, {n: values[f"url:{n}"] for n in options}),
-                          values["title"], values["body"])
+        request = capture(target, values["title"], values["body"])
         if request is None:
             return None
         captured.append(request)
     template = _template_from(captured[0], probes[0], limits)
     if template is None or template.fill(probes[1]) != captured[1]:
         return None
+    if shaped is not None and not _explains(template, shaped):
+        return None
     return template
+
+
+def _explains(template: Template, shaped: Split) -> bool:
+    """True if each of the URL's parts landed in the request (so none of them
+    changed it in a way a slot does not show: a word the plugin reads)."""
+    used = {p[0] for pieces in (template.url, template.body,
+                                *(v for _, v in template.headers if v is not None))
+            for p in pieces if isinstance(p, tuple)}
+    return all(any(slot in used for slot in shaped.explained_by(i))
+               for i in range(len(shaped.values)))
+
+
+def _trim(entries: OrderedDict[Any, Any], most: int) -> None:
+    while len(entries) > most:
+        entries.popitem(last=False)
 
 
 def _template_from(request: HttpRequest, values: Mapping[str, str],

@@ -118,7 +118,7 @@ def http_request(url: str, title: str, body: str, *, link: str | None = None,
     """
     if not is_ntfy(url):
         return TEMPLATES.request(url, title, body)
-    body, click = ntfy_message(body, link)
+    body, click = _ntfy_message(body, link)
     template_url = _ntfy_template_url(url, kind, bool(click), bool(buttons))
     options = {"click": click} if click and slot("click") in template_url else {}
     if buttons and slot("actions") in template_url:
@@ -131,7 +131,8 @@ def http_request(url: str, title: str, body: str, *, link: str | None = None,
 _ntfy_message = lru_cache(maxsize=4096)(ntfy_message)
 
 
-@lru_cache(maxsize=4096)
+# Per channel URL: a burst to 10,000 people's own topics has as many.
+@lru_cache(maxsize=32768)
 def _ntfy_template_url(url: str, kind: str | None, has_click: bool,
                        has_actions: bool = False) -> str:
     return ntfy_url(url, click=slot("click") if has_click else None, kind=kind,
