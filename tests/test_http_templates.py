@@ -24,6 +24,7 @@ from heupreminder.delivery import http_capture, http_template, sender
 from heupreminder.delivery.http_capture import capture
 from heupreminder.delivery.http_client import post
 from heupreminder.delivery.http_template import Templates, slot
+from heupreminder.delivery.push import ntfy_url
 from heupreminder.delivery.sender import apprise_message, http_request
 from tests.receivers import HttpInbox, http_receiver
 from tests.test_http_fast_path import FIXED, PLAIN, SECURE, SELF_HOSTED, ca, fixed_address, tls
@@ -375,3 +376,15 @@ def test_a_burst_of_own_channels_needs_no_plugin_per_url(
         assert http_request(url, "Titel", "Bericht", kind="exercise") is not None
     # The two probe URLs and the verified first few: not one per person.
     assert http_capture._plugin.cache_info().currsize <= 2 + http_template.VERIFY_FIRST + 1
+
+
+@pytest.mark.parametrize("url", ["ntfy://127.0.0.1:9/heup-p0000001", "ntfys://tk_x@h:9/t",
+                                 "ntfy://topic", "NTFY://h/t/", "ntfy://h//t", "ntfy://h/t?x=1"])
+def test_an_own_topics_template_url_is_ntfy_urls(url: str) -> None:
+    """Our options appended once per kind, not worked out per person's topic: the same URL."""
+    for kind in (None, "exercise", "tip", "bogus"):
+        for click in (True, False):
+            for actions in (True, False):
+                assert sender._ntfy_template_url(url, kind, click, actions) == ntfy_url(
+                    url, click=slot("click") if click else None, kind=kind,
+                    actions=slot("actions") if actions else None)

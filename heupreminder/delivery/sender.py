@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import apprise
 from apprise.attachment.memory import AttachMemory
@@ -135,8 +136,20 @@ _ntfy_message = lru_cache(maxsize=4096)(ntfy_message)
 @lru_cache(maxsize=32768)
 def _ntfy_template_url(url: str, kind: str | None, has_click: bool,
                        has_actions: bool = False) -> str:
+    if "?" not in url and "#" not in url and urlunsplit(urlsplit(url)) == url:
+        # No options of the person's own: ntfy_url() only appends ours, the same
+        # for every such URL (worked out once, not per person's topic).
+        return url + _ntfy_options(kind, has_click, has_actions)
     return ntfy_url(url, click=slot("click") if has_click else None, kind=kind,
                     actions=slot("actions") if has_actions else None)
+
+
+@lru_cache(maxsize=256)
+def _ntfy_options(kind: str | None, has_click: bool, has_actions: bool) -> str:
+    """What ntfy_url() appends to a URL without a query: "?click=...&tags=..."."""
+    base = "ntfy://host/topic"
+    return ntfy_url(base, click=slot("click") if has_click else None, kind=kind,
+                    actions=slot("actions") if has_actions else None).removeprefix(base)
 
 
 def _send_email(plugin: Any, title: str, body: str, attach: Attachment | None,

@@ -47,7 +47,8 @@ MIN_PART = 4
 MIN_QUERY_VALUE = 12
 _ALNUM = {"a": "qxzjvkwyfbgmhp", "A": "QXZJVKWYFBGMHP", "9": "3456789"}
 _PUNCT = "-_.~"
-_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" + _PUNCT)
+_SAFE_TEXT = re.compile(r"[A-Za-z0-9._~-]+")
+_KINDS = (("a", re.compile("[a-z]")), ("A", re.compile("[A-Z]")), ("9", re.compile("[0-9]")))
 _PREFIX = re.compile(r"^(?:[A-Za-z]{1,4}[_-]|-)")
 SLOT_MARK = "heupreminderslot"  # http_template.slot(): a per-message option's place
 
@@ -176,14 +177,13 @@ def _merged(key: list[str | tuple[str, int, str]]) -> tuple[str | tuple[str, int
 
 def _classify(text: str) -> tuple[str, int, str] | None:
     """(literal prefix, length, class) of a variable part; None if it stays literal."""
-    if len(text) < MIN_PART or not _SAFE.issuperset(text) or SLOT_MARK in text \
+    if len(text) < MIN_PART or not _SAFE_TEXT.fullmatch(text) or SLOT_MARK in text \
             or text.startswith("0"):
         return None
     found = _PREFIX.match(text)
     prefix = found.group(0) if found else ""
     rest = text[len(prefix):]
-    kinds = "".join(k for k, pool in (("a", str.islower), ("A", str.isupper),
-                                      ("9", str.isdigit)) if any(pool(c) for c in rest))
+    kinds = "".join(k for k, pattern in _KINDS if pattern.search(rest))
     punct = "".join(p for p in _PUNCT if p in rest)
     # Room for every kind at least twice and each punctuation mark inside the part.
     if not kinds or len(rest) < 2 * len(kinds) + 2 * len(punct) + 2 or rest[0] == "0":
