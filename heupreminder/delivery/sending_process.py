@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import itertools
 import logging
 import os
@@ -255,6 +256,11 @@ def serve(connection: Connection) -> None:
 def main(argv: list[str]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # What is loaded now (aiohttp, the client) stays for good: out of the
+    # collector's sight, a full collection in a burst looks only at the sends'
+    # own objects (~2 ms, not ~20 ms each, several times in a 10,000 burst).
+    gc.collect()
+    gc.freeze()
     serve(Connection(int(argv[1])))
 
 
