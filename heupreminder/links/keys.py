@@ -13,9 +13,11 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from heupreminder.db.models import Person
 from heupreminder.links.actions import ActionSigner
-from heupreminder.links.history import read_history_token
+from heupreminder.links.history import HistoryLinkError, read_history_token
 from heupreminder.links.signing import LinkSigner, link_secret
+from heupreminder.pain.lookups import find_person
 
 
 class LinkKeys:
@@ -42,6 +44,10 @@ class LinkKeys:
             self._actions[lifetime] = ActionSigner(self.secret, lifetime)
         return self._actions[lifetime]
 
-    def history_person(self, session: Session, token: str) -> str:
-        """The person a history token opens; HistoryLinkError otherwise."""
-        return read_history_token(session, self.secret, token)
+    def history_person(self, session: Session, token: str) -> Person:
+        """The active person a history token opens; HistoryLinkError otherwise."""
+        person_id = read_history_token(session, self.secret, token)
+        person = find_person(session, person_id)
+        if person is None:
+            raise HistoryLinkError(person_id)
+        return person

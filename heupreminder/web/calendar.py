@@ -30,7 +30,6 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, current_app, request
 from icalendar import Calendar, Event, vDuration
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from heupreminder.db.models import Person, Routine
@@ -69,7 +68,7 @@ def feed(token: str) -> Response:
                         headers={"Retry-After": str(wait)}, mimetype="text/plain")
     with context.sessions() as session:
         try:
-            person = _person(session, token)
+            person = context.link_keys.history_person(session, token)
         except HistoryLinkError as error:
             context.auth_failures.failed(address, what="bad calendar link",
                                          person_id=error.person_id)
@@ -84,14 +83,6 @@ def feed(token: str) -> Response:
     return Response(body, mimetype="text/calendar", headers={
         "Content-Disposition": 'inline; filename="heupreminder.ics"'})
 
-
-def _person(session: Session, token: str) -> Person:
-    """The token's person; HistoryLinkError unless the token is good and the person active."""
-    person_id = _context().link_keys.history_person(session, token)
-    person = session.get(Person, person_id)
-    if person is None or not person.active:
-        raise HistoryLinkError(person_id)
-    return person
 
 
 def feed_bytes(person: Person, rows: Iterable[PreviewRow], routines: Mapping[str, Routine],

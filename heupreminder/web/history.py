@@ -25,11 +25,10 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, render_template, request, url_for
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from heupreminder.catalog import NOT_MEDICAL_ADVICE
-from heupreminder.db.models import OccurrenceStatus, Person, Routine
+from heupreminder.db.models import OccurrenceStatus, Routine
 from heupreminder.delivery.messages import routine_title
 from heupreminder.links.history import HistoryLinkError, calendar_path
 from heupreminder.locales import LOCALES, shipped_locale
@@ -51,14 +50,6 @@ def _context() -> WebContext:
     context: WebContext = current_app.extensions["heupreminder"]
     return context
 
-
-def _person(session: Session, token: str) -> Person:
-    """The token's person; HistoryLinkError unless the token is good and the person active."""
-    person_id = _context().link_keys.history_person(session, token)
-    person = session.get(Person, person_id)
-    if person is None or not person.active:
-        raise HistoryLinkError(person_id)
-    return person
 
 
 def _problem(status: int = 400) -> tuple[str, int]:
@@ -89,7 +80,7 @@ def page(token: str) -> Response | tuple[str, int] | str:
         return limited
     with context.sessions() as session:
         try:
-            person = _person(session, token)
+            person = context.link_keys.history_person(session, token)
         except HistoryLinkError as error:
             return _refused(error)
         now = context.clock()
@@ -121,7 +112,7 @@ def chart(token: str) -> Response | tuple[str, int]:
         return limited
     with context.sessions() as session:
         try:
-            person = _person(session, token)
+            person = context.link_keys.history_person(session, token)
         except HistoryLinkError as error:
             return _refused(error)
         today = context.clock().astimezone(ZoneInfo(person.timezone)).date()
