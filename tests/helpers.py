@@ -8,14 +8,16 @@ tests give her.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from heupreminder.config import Settings, load_settings
 from heupreminder.db.engine import make_engine, make_sessionmaker
 from heupreminder.db.migrate import upgrade
+from heupreminder.db.models import Person
 from heupreminder.db.sync import sync_config
 from tests.receivers import free_port
 
@@ -85,11 +87,30 @@ def load(tmp_path: Path, text: str) -> Settings:
     return load_settings(path)
 
 
-def migrated(settings: Settings, now: datetime) -> sessionmaker[Session]:
-    """Sessions on a database that has the schema and the config synced at `now`."""
+def added_a_week_ago(database_url: str) -> None:
+    """Say everyone in the database was added a week ago, so that a test can log
+    yesterday's pain (nothing can be dated before the day a person was added)."""
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(update(Person).values(
+                added_at=datetime.now(UTC) - timedelta(days=7)))
+    finally:
+        engine.dispose()
+
+
+def migrated(settings: Settings, now: datetime, *,
+             added_at: datetime | None = None) -> sessionmaker[Session]:
+    """Sessions on a database that has the schema and the config synced at `now`.
+
+    `added_at` says the people were added earlier than that (nothing can be logged as
+    happening before the day a person was added), for tests that log past pain.
+    """
     engine = make_engine(settings.database_url)
     upgrade(engine)
     sessions = make_sessionmaker(engine)
     with sessions.begin() as session:
         sync_config(session, settings.config, now)
+        if added_at is not None:
+            session.execute(update(Person).values(added_at=added_at))
     return sessions

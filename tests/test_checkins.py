@@ -31,7 +31,8 @@ def setup(tmp_path: Path, database_url: str) -> tuple[Path, Settings, sessionmak
     text = person_config(database_url=database_url, channels={"log": "console://"},
                          routines=two_people(BRIDGE_AND_MAGNESIUM))
     settings = load(tmp_path, text)
-    sessions = migrated(settings, datetime.now(UTC))
+    now = datetime.now(UTC)
+    sessions = migrated(settings, now, added_at=now - timedelta(days=7))
     return settings.path, settings, sessions
 
 

@@ -140,3 +140,37 @@ def test_reminders_skipped_by_a_pause_are_given_that_pause(database_url: str) ->
     engine.dispose()
     assert [tuple(row) for row in named] == [
         (1, 1), (2, 1), (3, None), (4, None), (5, 2), (6, None)]
+
+
+def test_people_are_dated_by_the_first_thing_recorded_for_them(database_url: str) -> None:
+    """0008 gives each person `added_at`: the earliest of their routines, pain reports
+    and check-ins; a person with nothing recorded stays unknown (NULL)."""
+    engine = make_engine(database_url)
+    config = _alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0007")
+    made, pain, late = (datetime(2026, 11, day, 9, 0) for day in (10, 3, 20))
+    with engine.begin() as connection:
+        for person_id in ("anna", "bert"):
+            connection.execute(text(
+                "INSERT INTO people (id, name, timezone, locale, channels, active, updated_at) "
+                "VALUES (:id, 'X', 'Europe/Amsterdam', 'nl', '[]', true, :t)"),
+                {"id": person_id, "t": late})
+        connection.execute(text(
+            "INSERT INTO routines (id, person_id, key, kind, exercise, schedule, active, "
+            "next_due_at, created_at, updated_at) VALUES (1, 'anna', 'bridge', 'exercise', "
+            "'bridge', 'at 07:30:00 daily', true, :t, :made, :t)"), {"t": late, "made": made})
+        connection.execute(text(
+            "INSERT INTO pain_reports (person_id, at, level, source, created_at) "
+            "VALUES ('anna', :at, 4, 'import', :t)"), {"at": pain, "t": late})
+
+    assert upgrade(engine) is True
+    with engine.connect() as connection:
+        rows = dict(connection.execute(text(
+            "SELECT id, added_at FROM people ORDER BY id")).all())
+    engine.dispose()
+    anna_added = rows["anna"]
+    if isinstance(anna_added, str):
+        anna_added = datetime.fromisoformat(anna_added)
+    assert anna_added == pain and rows["bert"] is None

@@ -27,7 +27,7 @@ def setup(tmp_path: Path, database_url: str, receiver: HttpInbox,
         database_url=database_url, channels={"push": receiver.url}, routines=BRIDGE_AND_MAGNESIUM,
         extra_service="", extra_person='caregiver_channels = ["care"]',
         ).replace("[channels]", f'[channels]\ncare = "{receiver.url}/care"'))
-    sessions = migrated(settings, synced_at)
+    sessions = migrated(settings, synced_at, added_at=synced_at - timedelta(days=7))
     return settings, sessions, Dispatcher(sessions, lambda: settings, "node")
 
 
@@ -127,7 +127,8 @@ def test_a_reminder_skipped_by_a_pause_names_that_pause_and_no_other_skip_does(
 exercise = "bridge"
 cron = "30 7,8 * * *"
 """, quiet_hours="07:00-09:00"))
-    sessions = migrated(settings, datetime(2026, 3, 2, 5, 0, tzinfo=UTC))
+    sessions = migrated(settings, datetime(2026, 3, 2, 5, 0, tzinfo=UTC),
+                        added_at=datetime(2026, 2, 23, tzinfo=UTC))
     dispatcher = Dispatcher(sessions, lambda: settings, "node")
     morning, nine = datetime(2026, 3, 2, 6, 30, tzinfo=UTC), datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
     # 07:30 local: quiet hours last past 08:30, so it is skipped; 08:30 waits until 09:00.

@@ -216,3 +216,23 @@ def test_export_of_an_unknown_person(tmp_path: Path, database_url: str) -> None:
     code, text = cli(settings.path, "export", "nobody", "-o", str(output))
     assert code == 2 and "person: no person 'nobody'" in text
     assert not output.exists()
+
+
+def test_a_file_without_added_at_dates_the_person_by_its_earliest_record(
+        tmp_path: Path, database_url: str) -> None:
+    """Files exported before people had `added_at` still import; the person counts as
+    added by the first thing recorded in the file, so nothing in it is dated before."""
+    _, source = anna(tmp_path / "a", f"sqlite:///{tmp_path / 'a.db'}")
+    document = exported(source)
+    assert document["person"]["added_at"] is not None
+    old_file = json.loads(json.dumps(document))
+    del old_file["person"]["added_at"]
+    file = tmp_path / "old.json"
+    file.write_text(json.dumps(old_file), encoding="utf-8")
+    config, target = empty_database(tmp_path / "b", database_url)
+    code, text = cli(config, "import", str(file))
+    assert code == 0, text
+    earliest = min([r["created_at"] for r in document["routines"]]
+                   + [c["at"] for c in document["checkins"]]
+                   + [p["at"] for p in document["pain_reports"]])
+    assert exported(target)["person"]["added_at"] == earliest

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import apprise
 import pytest
@@ -328,6 +329,33 @@ def test_the_api_refuses_what_it_cannot_store_and_writes_nothing(site: Site) -> 
             assert len(error) < 300
     assert site.reports() == 0
     assert post("/pain", b'{"level": 3, "note": "fine \\ud83e\\uddb5"}')[0] == 201
+
+
+def test_a_report_dated_before_the_day_a_person_was_added_is_refused(site: Site) -> None:
+    """Anna was added (synced) yesterday: that day counts whole, the day before it does
+    not; the API and the CLI refuse it, naming the day, and write nothing."""
+    with site.sessions() as session:
+        added = session.get(Person, "anna").added_at  # type: ignore[union-attr]
+    assert added is not None
+    local = added.astimezone(ZoneInfo("Europe/Amsterdam"))
+    first_day = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    before = (first_day - timedelta(minutes=1)).isoformat()
+
+    code, _, body = site.api("POST", "/pain", {"level": 4, "at": before}, site.token)
+    assert code == 400
+    assert json.loads(body)["error"] == (
+        f"at: {before} is before the day anna was added ({first_day:%Y-%m-%d}); "
+        "leave the time out to log it as now")
+    result = CliRunner().invoke(main, ["pain", "4", "--config", str(site.settings.path),
+                                       "-p", "anna", "--at", before])
+    assert result.exit_code == 2 and "before the day anna was added" in result.output
+    assert "Traceback" not in result.output
+    assert site.reports() == 0
+
+    code, _, body = site.api("POST", "/pain", {"level": 4, "at": first_day.isoformat()},
+                             site.token)
+    assert code == 201, body
+    assert site.reports() == 1
 
 
 def test_option_words_of_a_url_are_not_secrets() -> None:

@@ -119,6 +119,9 @@ class Person(Base):
     channels: Mapped[list[str]] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Nothing can be logged as happening before this; NULL (a row from before 0008
+    # with nothing recorded) means unknown.
+    added_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
 
     routines: Mapped[list[Routine]] = relationship(back_populates="person")
 

@@ -55,7 +55,7 @@ def sync_config(session: Session, config: Config, now: datetime) -> SyncReport:
         timezone = config.person_timezone(person_config)
         person = people.get(person_config.id)
         if person is None:
-            person = Person(id=person_config.id)
+            person = Person(id=person_config.id, added_at=now)
             session.add(person)
         timezone_changed = person.timezone != timezone
         person.name = person_config.name

@@ -14,13 +14,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from heupreminder.config.loader import Settings
-from heupreminder.db.models import CheckIn, CheckinOutcome, Occurrence, PainReport
+from heupreminder.db.models import CheckIn, CheckinOutcome, Occurrence, PainReport, Person
 from heupreminder.input_text import InputError, quote, text_problem
 from heupreminder.pain.decisions import apply_policy
 from heupreminder.pain.lookups import get_person, get_routine
@@ -60,6 +61,15 @@ def _days(window: timedelta) -> str:
             else f"{window.total_seconds() / 3600:g} hours")
 
 
+def _first_day(person: Person) -> datetime | None:
+    """The earliest a report may be dated: the start of the person's local day they were
+    added (pain from that morning, before the service knew them, still counts)."""
+    if person.added_at is None:  # added before 0008 with nothing recorded: unknown
+        return None
+    local = person.added_at.astimezone(ZoneInfo(person.timezone))
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def log_pain(session: Session, settings: Settings, person_id: str, level: object, *,
              where: str | None = None, routine_key: str | None = None, note: str | None = None,
              at: datetime | None = None, source: str, now: datetime,
@@ -96,6 +106,10 @@ def log_pain(session: Session, settings: Settings, person_id: str, level: object
     if when < now - window:
         raise InputError(f"at: {when.isoformat()} is more than {_days(window)} ago; a report "
                          f"may be dated at most {_days(window)} back ([service] report_window)")
+    first_day = _first_day(person)
+    if first_day is not None and when < first_day:
+        raise InputError(f"at: {when.isoformat()} is before the day {person.id} was added "
+                         f"({first_day:%Y-%m-%d}); leave the time out to log it as now")
     if note is not None and len(note) > 2000:
         raise InputError("note: longer than 2000 characters")
     if submission is not None:

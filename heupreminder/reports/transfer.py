@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, exists, select
@@ -169,6 +170,7 @@ def import_person(session: Session, data: Any, *, replace: bool = False,
     person.quiet_hours = None if p.quiet_hours is None else parse_quiet_hours(p.quiet_hours)
     person.channels = list(p.channels)
     person.active, person.updated_at = p.active, p.updated_at
+    person.added_at = p.added_at or _earliest_record(doc)
     session.flush()
     _insert_rows(session, person.id, doc)
     channels = [c for c in doc.personal_channels if isinstance(c, PersonalChannelIn)]
@@ -187,7 +189,15 @@ def _person_out(person: Person) -> PersonOut:
     return PersonOut(id=person.id, name=person.name, timezone=person.timezone,
                      locale=person.locale, quiet_hours=_quiet_text(person.quiet_hours),
                      channels=list(person.channels), active=person.active,
-                     updated_at=person.updated_at)
+                     updated_at=person.updated_at, added_at=person.added_at)
+
+
+def _earliest_record(doc: ExportDoc) -> datetime | None:
+    """When the person existed at the latest, for a file that does not say when they
+    were added: nothing in it can be dated before they were."""
+    times = ([r.created_at for r in doc.routines] + [c.at for c in doc.checkins]
+             + [p.at for p in doc.pain_reports])
+    return min(times, default=None)
 
 
 def _occurrence_out(o: Occurrence, refs: dict[int, int], keys: dict[int, str],

@@ -59,6 +59,9 @@ class PersonOut(_Row):
     channels: list[Key]
     active: bool
     updated_at: UTCTime
+    # Files from before people had it lack it; the import then takes the earliest
+    # thing recorded in the file.
+    added_at: UTCTime | None = None
 
 
 class RoutineOut(_Row):

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.e2e.test_service import service, wait_until
-from tests.helpers import person, person_config, routine
+from tests.helpers import added_a_week_ago, person, person_config, routine
 from tests.receivers import http_receiver
 
 ZONE = ZoneInfo("Europe/Amsterdam")
@@ -41,8 +41,9 @@ def rest_notices(database_url: str) -> list[tuple[str, bool]]:
         engine.dispose()
 
 
-def log_persisting_pain(config: Path) -> None:
+def log_persisting_pain(config: Path, database_url: str) -> None:
     """Two reports of 5/10 a day apart: persisting pain, so a pause and a rest message."""
+    added_a_week_ago(database_url)
     yesterday = (datetime.now(UTC) - timedelta(hours=25)).isoformat(timespec="seconds")
     for extra in (("--at", yesterday), ()):
         result = cli(config, "pain", "5", "--person", "anna", *extra)
@@ -65,7 +66,7 @@ def test_a_rest_message_in_flight_when_the_service_stops_arrives_after_restart(
         log = tmp_path / "first.log"
         with service(config, log) as process:
             wait_until(lambda: "heupreminder ready" in log.read_text())
-            log_persisting_pain(config)
+            log_persisting_pain(config, database_url)
             # Written by the CLI, sent by the service within seconds (the outbox poll).
             wait_until(lambda: phone.attempts, timeout=10)
             assert rest_notices(database_url) == [("sending", False)]
@@ -115,6 +116,7 @@ def test_a_caregiver_channel_that_hangs_does_not_delay_anyones_reminders(
         with service(config, log) as process:
             wait_until(lambda: "heupreminder ready" in log.read_text())
             # Severe pain on two days: a pause, care advice, and the caregiver told.
+            added_a_week_ago(database_url)
             yesterday = (datetime.now(UTC) - timedelta(hours=25)).isoformat(timespec="seconds")
             for extra in (("--at", yesterday), ()):
                 result = cli(config, "pain", "8", "--person", "anna", *extra)

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import create_engine, text
 
 from tests.e2e.test_service import service, wait_until
-from tests.helpers import person_config, routine
+from tests.helpers import added_a_week_ago, person_config, routine
 from tests.receivers import SmtpInbox, free_port, text_of
 
 ZONE = ZoneInfo("Europe/Amsterdam")
@@ -54,6 +54,7 @@ def test_persisting_pain_pauses_and_the_rest_message_arrives(
         token = cli(config, "token", "anna").stdout.strip()
         assert token.startswith("heup_")
         api = f"http://127.0.0.1:{port}/api/v1/pain"
+        added_a_week_ago(database_url)
         yesterday = (datetime.now(UTC) - timedelta(hours=25)).isoformat()
         post(api, token, {"level": 5, "where": "outer", "at": yesterday})
         result = post(api, token, {"level": 6, "where": "outer"})

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 
 from heupreminder.catalog import get_entry
 from tests.e2e.test_service import service, wait_until
-from tests.helpers import person_config
+from tests.helpers import added_a_week_ago, person_config
 from tests.receivers import HttpInbox
 
 ZONE = ZoneInfo("Europe/Amsterdam")
@@ -52,6 +52,7 @@ def test_edited_routine_stays_paused_after_sighup(tmp_path: Path, database_url: 
 
     with service(config, log) as process:
         wait_until(lambda: "heupreminder ready" in log.read_text())
+        added_a_week_ago(database_url)
         yesterday = (datetime.now(UTC) - timedelta(hours=25)).isoformat()
         assert cli(config, "pain", "5", "--routine", "hip-stretch", "--at", yesterday
                    ).returncode == 0
