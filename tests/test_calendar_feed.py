@@ -124,8 +124,8 @@ def serve(tmp_path: Path, database_url: str) -> Iterator[Callable[..., Feed]]:
         context = WebContext(sessions, lambda: settings, clock=lambda: now,
                              auth_failures=FailureLimiter(burst=10, window=60,
                                                           clock=limiter_clock))
-        server = WebServer(create_app(context), f"127.0.0.1:{port}")
-        server.start()
+        server = WebServer(f"127.0.0.1:{port}")
+        server.start(create_app(context))
         started.append((server, sessions))
         return Feed(settings, sessions, port, now, limiter_clock)
 

@@ -10,7 +10,13 @@ from alembic import command
 from sqlalchemy import create_engine, text
 
 from heupreminder.db.engine import make_engine
-from heupreminder.db.migrate import _alembic_config, current_revision, head_revision, upgrade
+from heupreminder.db.migrate import (
+    _alembic_config,
+    current_revision,
+    head_revision,
+    newest_revision_file,
+    upgrade,
+)
 
 
 def test_first_schema_upgrades_to_current_with_data_kept(database_url: str) -> None:
@@ -174,3 +180,9 @@ def test_people_are_dated_by_the_first_thing_recorded_for_them(database_url: str
     if isinstance(anna_added, str):
         anna_added = datetime.fromisoformat(anna_added)
     assert anna_added == pain and rows["bert"] is None
+
+
+def test_the_start_up_shortcut_knows_the_newest_revision() -> None:
+    """`upgrade` skips loading Alembic when the database is at the newest revision file;
+    that must be Alembic's own head, or a start would skip a migration."""
+    assert newest_revision_file() == head_revision()

@@ -128,8 +128,8 @@ def serve(tmp_path: Path, database_url: str) -> Iterator[Callable[..., Service]]
         clock = [DUE]
         context = WebContext(sessions, lambda: settings, clock=lambda: clock[0],
                              auth_failures=FailureLimiter(burst=10, window=60))
-        server = WebServer(create_app(context), f"127.0.0.1:{port}")
-        server.start()
+        server = WebServer(f"127.0.0.1:{port}")
+        server.start(create_app(context))
         stack.callback(sessions.kw["bind"].dispose)
         stack.callback(server.stop)
         dispatcher = Dispatcher(sessions, lambda: settings, "node", clock=lambda: clock[0])

@@ -101,8 +101,8 @@ def site(tmp_path: Path, database_url: str) -> Iterator[Site]:
     clock = DrivenClock()
     context = WebContext(sessions, lambda: settings,
                          auth_failures=FailureLimiter(burst=10, window=60, clock=clock))
-    server = WebServer(create_app(context), f"127.0.0.1:{port}")
-    server.start()
+    server = WebServer(f"127.0.0.1:{port}")
+    server.start(create_app(context))
     try:
         yield Site(settings, sessions, port, clock, token)
     finally:

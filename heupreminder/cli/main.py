@@ -7,6 +7,7 @@ traceback: it gets the file, the key and what is wrong with it.
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 
@@ -35,6 +36,8 @@ from heupreminder.pain.lookups import find_person
 @click.version_option(package_name="heupreminder")
 def main(log_level: str, log_format: str) -> None:
     """Self-hosted reminders for hip health."""
+    if click.get_current_context().invoked_subcommand != "run":
+        gc.enable()  # off while loading (__main__.py); `run` turns it on once ready
     setup_logging(log_level, "json" if log_format.lower() == "json" else "text")
 
 

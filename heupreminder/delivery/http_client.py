@@ -14,7 +14,9 @@ Each host gets at most `CONNECTIONS_PER_HOST` connections, so a host that
 hangs holds only those while the sends to other hosts go on.
 
 This module imports neither Apprise nor requests: the sending process
-(`sending_process.py`) uses it and stays small. aiohttp runs on one event loop
+(`sending_process.py`) uses it and stays small. aiohttp itself is loaded by
+`load()` or the first send, not on import, so it is not on the service's way
+to "ready". aiohttp runs on one event loop
 in its own thread (`CLIENT`); `post()` is a blocking send for callers in the
 service process (notices sent by the pool, `send-test`).
 """
@@ -31,10 +33,12 @@ from collections.abc import Coroutine
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import aiohttp
 import certifi
+
+if TYPE_CHECKING:
+    import aiohttp
 
 T = TypeVar("T")
 
@@ -69,6 +73,12 @@ class HttpRequest:
     redirects: bool = True
 
 
+def load() -> None:
+    """Load aiohttp now (~0.15 s), rather than at the first send. The service does
+    it after saying "ready"; the sending process before it takes work."""
+    import aiohttp  # noqa: F401
+
+
 def post(request: HttpRequest) -> None:
     """Send one request and wait for it, or raise HttpError."""
     CLIENT.run(CLIENT.send(request)).result()
@@ -88,6 +98,8 @@ class HttpClient:
 
     async def send(self, request: HttpRequest) -> None:
         """Send one request on the client's loop, or raise HttpError."""
+        import aiohttp  # loaded already (see load()): a dictionary lookup
+
         connect, read = request.timeout
         try:
             async with self._session(request.verify).request(
@@ -129,6 +141,8 @@ class HttpClient:
             return self._loop
 
     def _session(self, verify: bool | str) -> aiohttp.ClientSession:
+        import aiohttp
+
         # Only ever called on the loop's own thread: no lock needed.
         session = self._sessions.get(verify)
         if session is None:
@@ -160,6 +174,8 @@ def _tls(verify: bool | str) -> ssl.SSLContext | bool:
 
 
 def _reason(exc: BaseException) -> str:
+    import aiohttp
+
     if isinstance(exc, aiohttp.ClientSSLError):
         return "TLS error"
     if isinstance(exc, aiohttp.ClientConnectorError):

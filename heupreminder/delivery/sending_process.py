@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Generic, TypeVar
 
-from heupreminder.delivery.http_client import CLIENT, HttpError, HttpRequest
+from heupreminder.delivery.http_client import CLIENT, HttpError, HttpRequest, load
 from heupreminder.ops.memory import freeze_what_start_up_loaded
 
 log = logging.getLogger(__name__)
@@ -256,6 +256,7 @@ def serve(connection: Connection) -> None:
 def main(argv: list[str]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    load()  # aiohttp, before the first request rather than during it
     freeze_what_start_up_loaded()  # aiohttp and the client: ~2 ms collections, not ~20
     serve(Connection(int(argv[1])))
 

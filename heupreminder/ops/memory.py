@@ -15,3 +15,4 @@ import gc
 def freeze_what_start_up_loaded() -> None:
     gc.collect()
     gc.freeze()
+    gc.enable()  # `heupreminder run` starts with it off (heupreminder/__main__.py)

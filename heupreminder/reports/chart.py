@@ -21,16 +21,18 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
-from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from heupreminder.db.models import CheckIn, PainReport, PauseRow, Person, Routine
 from heupreminder.locales import shipped_locale
 from heupreminder.reports.summary_words import short_date
+
+if TYPE_CHECKING:
+    from PIL import ImageFont
 
 WIDTH, HEIGHT = 640, 480
 DAYS = 28
@@ -142,6 +144,8 @@ def render_chart(data: ChartData, locale: str, scale: int = 1,
                  title: str | None = None) -> bytes:
     """The chart as PNG bytes; see the module docstring. ``title`` replaces
     "the last N days" for a period that need not end today (the care report)."""
+    from PIL import Image, ImageDraw  # loaded when a chart is drawn, not at start-up
+
     labels = _LABELS[shipped_locale(locale)]
     layout = Layout(days=len(data.pain), scale=scale, done_max=max(3, *data.done))
     image = Image.new("RGB", (WIDTH * scale, HEIGHT * scale), BACKGROUND)
@@ -193,6 +197,8 @@ def render_chart(data: ChartData, locale: str, scale: int = 1,
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    from PIL import ImageFont
+
     return ImageFont.load_default(size=size)
 
 

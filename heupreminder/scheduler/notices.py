@@ -19,7 +19,6 @@ from heupreminder.db.models import DeliveryStatus, Notice, OccurrenceStatus, Per
 from heupreminder.delivery.channel_book import ChannelBook, ResolvedChannel, resolve, sendable
 from heupreminder.delivery.messages import Message, with_link
 from heupreminder.delivery.sender import Attachment
-from heupreminder.reports.weekly import outgoing_summary
 from heupreminder.scheduler.results import SendJob
 from heupreminder.scheduler.send_jobs import MessageLinks
 
@@ -98,6 +97,8 @@ def notice_text(session: Session, sessions: sessionmaker[Session], settings: Set
         body = with_link(Message(notice.title, notice.body), person.locale, link).body
         return body, {}, link
     if notice.kind == "summary":
+        from heupreminder.reports.weekly import outgoing_summary  # loaded after "ready"
+
         summary = outgoing_summary(session, sessions, settings, notice, person)
         return notice.body, {name: summary.for_channel(sendable(channels.get(name)))
                              for name in notice.channels}, summary.link

@@ -14,9 +14,8 @@ Who owns what:
 - The main thread waits for signals: it reloads the config on SIGHUP and
   polls the outbox for notices other processes wrote.
 
-This module wires those parts together, each in its own module here: send_slots,
-send_queue, next_look, outbox_poll, running_marker, self_monitoring, config_reload,
-companions (web, Home Assistant) and claim_release (claims handed back at a stop).
+Each part is a module here: send_slots, send_queue, next_look, outbox_poll, running_marker,
+self_monitoring, config_reload, companions (web, Home Assistant), claim_release, warm_up.
 """
 
 from __future__ import annotations
@@ -47,9 +46,8 @@ from heupreminder.masking import install_masker
 from heupreminder.ops import systemd
 from heupreminder.ops.memory import freeze_what_start_up_loaded
 from heupreminder.pain.housekeeping import housekeeping
-from heupreminder.reports.weekly import queue_summaries
 from heupreminder.scheduler.claim_release import release_own_claims
-from heupreminder.scheduler.companions import homeassistant_bridge, web_server
+from heupreminder.scheduler.companions import homeassistant_bridge, serve_pages, web_server
 from heupreminder.scheduler.config_reload import reloaded_settings, sync_people
 from heupreminder.scheduler.dispatcher import Dispatcher
 from heupreminder.scheduler.next_look import NextLook
@@ -64,6 +62,7 @@ from heupreminder.scheduler.self_monitoring import (
 )
 from heupreminder.scheduler.send_queue import SendQueue, uses_fast_path
 from heupreminder.scheduler.send_slots import SendSlots, claim_capacity
+from heupreminder.scheduler.warm_up import load_what_can_wait
 from heupreminder.upcoming import next_reminder
 
 if TYPE_CHECKING:
@@ -76,8 +75,7 @@ __all__ = ["WATCHDOG_MAX_TICK_AGE", "Service", "claim_capacity", "uses_fast_path
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 1.0
-# Look at the database at least this often even when nothing is known to be
-# due, so changes made by other processes (CLI, another node) are picked up.
+# Look at the database at least this often: other processes (CLI, nodes) may change it.
 MAX_SLEEP = timedelta(seconds=30)
 # After a failed dispatch (a database outage, one bad row), look again this soon.
 RETRY_AFTER_FAILURE = timedelta(seconds=5)
@@ -159,6 +157,9 @@ class Service:
                                    next_run_time=utcnow() + timedelta(seconds=5))
         log.info("heupreminder ready")
         systemd.ready()
+        if self.web is not None:  # Flask and the pages: not on the way to "ready"
+            serve_pages(self.web, self.sessions, lambda: self._settings, self.wake, self.health)
+        load_what_can_wait()
         freeze_what_start_up_loaded()  # a burst's full collections: ~3 ms, not ~120
         # A first run otherwise says "ready" and then nothing for hours.
         with self.sessions() as session:
@@ -315,6 +316,7 @@ class Service:
         if self.homeassistant is not None:  # pauses and resumes it decided, by person
             self.homeassistant.look_now()
         try:  # apart, so a failing summary never holds up the pain policy
+            from heupreminder.reports.weekly import queue_summaries  # loaded after "ready"
             with self.sessions.begin() as session:
                 queue_summaries(session, self._settings, utcnow())
         except Exception:
@@ -323,9 +325,7 @@ class Service:
 
     def _start_companions(self) -> None:
         """The web server and the Home Assistant bridge, each if configured."""
-        self.web = web_server(self.sessions, lambda: self._settings, self.wake, self.health)
-        if self.web is not None:
-            self.web.start()
+        self.web = web_server(self._settings)  # its port; the pages come once ready
         self.homeassistant = homeassistant_bridge(self.sessions, lambda: self._settings,
                                                   self.node_id)
         if self.homeassistant is not None:

@@ -28,7 +28,6 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, request
-from icalendar import Calendar, Event, vDuration
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -88,6 +87,8 @@ def feed(token: str) -> Response:
 def feed_bytes(person: Person, rows: Iterable[PreviewRow], routines: Mapping[str, Routine],
                now: datetime) -> bytes:
     """The iCalendar text of `rows` (preview rows of this person) for calendar apps."""
+    from icalendar import Calendar, Event, vDuration  # not on the service's way to "ready"
+
     zone = ZoneInfo(person.timezone)
     lang = shipped_locale(person.locale)
     cal = Calendar()

@@ -32,8 +32,8 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 @contextmanager
 def web(app_context: WebContext) -> Iterator[str]:
     listen = f"127.0.0.1:{free_port()}"
-    server = WebServer(create_app(app_context), listen)
-    server.start()
+    server = WebServer(listen)
+    server.start(create_app(app_context))
     try:
         yield f"http://{listen}"
     finally:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -196,3 +197,24 @@ def test_readme_quick_start_config_runs(tmp_path: Path) -> None:
             if process.poll() is None:
                 process.kill()
     assert (tmp_path / "data" / "heupreminder" / "heupreminder.db").exists()
+
+
+def test_a_web_port_in_use_stops_the_start_before_ready(tmp_path: Path,
+                                                        database_url: str) -> None:
+    """The port is taken before "ready" although the pages load after it: a port in
+    use is still exit 1 with a plain message, and never a "ready"."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = tmp_path / "heupreminder.toml"
+        config.write_text(person_config(database_url=database_url,
+                                        channels={"log": "console://"},
+                                        routines=routine("bridge", at="07:30"),
+                                        listen=f"127.0.0.1:{port}"), encoding="utf-8")
+        result = heupreminder("run", "--config", str(config))
+    assert result.returncode == 1, result.stderr
+    assert "heupreminder: cannot start:" in result.stderr
+    assert "Address already in use" in result.stderr
+    assert "heupreminder ready" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
