@@ -10,7 +10,8 @@ sent while starting) and each person their own channel, alternately ntfy://
 and json:// with a token, sealed with a fresh HEUPREMINDER_CHANNEL_KEY in
 `person_channels`. Then, each several times, the real `heupreminder run`
 (`python -m heupreminder`) is timed from process start to READY=1 on
-$NOTIFY_SOCKET (sent right after it logs "heupreminder ready"), and
+$NOTIFY_SOCKET (sent right after it logs "heupreminder ready"), then until
+its web server answers /healthz (its pages load just after "ready"), and
 `check-config` from start to exit, for two configs:
 
 - database: the config has one channel; people's channels are in the database;
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import http.client
 import json
 import os
 import secrets
@@ -37,6 +39,7 @@ import socket
 import statistics
 import subprocess
 import time
+import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -141,10 +144,11 @@ def write_config(path: Path, database_url: str, bench_url: str,
 
 
 def time_start(config: Path, env: dict[str, str], workdir: Path,
-                timeout: float = 120.0) -> tuple[float, float]:
+                timeout: float = 120.0) -> tuple[float, float, float]:
     """(wall seconds from Popen to READY=1 of `heupreminder run`, CPU seconds the process
     used by then: on a shared machine the wall time follows the neighbours' load, the CPU
-    time much less); the service is stopped after."""
+    time much less; wall seconds until its web server answers /healthz, which loads its
+    pages just after READY=1); the service is stopped after."""
     notify_path = workdir / "notify.sock"
     notify_path.unlink(missing_ok=True)
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify:
@@ -168,10 +172,33 @@ def time_start(config: Path, env: dict[str, str], workdir: Path,
                 except TimeoutError:
                     continue
                 if "READY=1" in message.split("\n"):
-                    return time.monotonic() - started, cpu_seconds(process.pid)
+                    ready, cpu = time.monotonic() - started, cpu_seconds(process.pid)
+                    answered_after(listen_of(config), started + timeout)
+                    return ready, cpu, time.monotonic() - started
         finally:
             stop_process(process)
             log.close()
+
+
+def listen_of(config: Path) -> str:
+    listen: str = tomllib.loads(config.read_text(encoding="utf-8"))["service"]["listen"]
+    return listen
+
+
+def answered_after(listen: str, deadline: float) -> None:
+    """Wait until the web server answers /healthz (with any HTTP status)."""
+    host, _, port = listen.rpartition(":")
+    while time.monotonic() < deadline:
+        connection = http.client.HTTPConnection(host, int(port), timeout=5)
+        try:
+            connection.request("GET", "/healthz")
+            connection.getresponse().read()
+            return
+        except OSError:
+            time.sleep(0.005)
+        finally:
+            connection.close()
+    raise RuntimeError("the web server did not answer in time")
 
 
 def time_check_config(config: Path, env: dict[str, str]) -> float:
@@ -232,11 +259,12 @@ def run(kind: str, people: int, repeats: int, deliver: int, workdir: Path,
         figures: dict[str, Any] = {"people": people, "fill_seconds": round(fill_seconds, 1)}
         for name, config in configs.items():
             timed = [time_start(config, env, workdir) for _ in range(repeats)]
-            starts, cpu = [w for w, _ in timed], [c for _, c in timed]
+            starts, cpu, pages = ([t[i] for t in timed] for i in range(3))
             checks = [time_check_config(config, env) for _ in range(repeats)]
             figures[name] = {"start_to_ready_s": [round(s, 2) for s in starts],
                              "start_to_ready_median_s": round(statistics.median(starts), 2),
                              "cpu_to_ready_median_s": round(statistics.median(cpu), 2),
+                             "start_to_pages_median_s": round(statistics.median(pages), 2),
                              "load_average_after": load_average(),
                              "check_config_s": [round(s, 2) for s in checks],
                              "check_config_median_s": round(statistics.median(checks), 2)}
@@ -261,8 +289,8 @@ def write_results(results: dict[str, Any], machine: dict[str, Any], name: str) -
              f"git {machine.get('product_commit', '?')}. Median of each column's runs; "
              f"target: ready in ≤ {TARGET_SECONDS} s with the channels in the database.", "",
              "| database | people | channels kept in | `run` start → READY=1 | runs | "
-             "CPU to READY=1 | `check-config` | runs | load avg after |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "CPU to READY=1 | → pages answer | `check-config` | runs | load avg after |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for kind, figures in results.items():
         for where in ("database", "toml"):
             row = figures[where]
@@ -272,6 +300,7 @@ def write_results(results: dict[str, Any], machine: dict[str, Any], name: str) -
                          f"{row['start_to_ready_median_s']} s{met} | "
                          f"{', '.join(map(str, row['start_to_ready_s']))} | "
                          f"{row['cpu_to_ready_median_s']} s | "
+                         f"{row['start_to_pages_median_s']} s | "
                          f"{row['check_config_median_s']} s | "
                          f"{', '.join(map(str, row['check_config_s']))} | "
                          f"{row['load_average_after']} |")
