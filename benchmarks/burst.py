@@ -5,6 +5,8 @@ the other on the same data set: heupreminder itself (`burst_heup`), the naive
 APScheduler + Apprise script (`burst_naive`, benchmarks/naive.py) and the
 plain-HTTP limit (`burst_limit`, benchmarks/limit.py; smtplib for email).
 `run_burst` runs them and works out our throughput as a ratio to each.
+Over TLS (`ntfys-own`) each contender's environment names the receiver's
+throwaway CA in REQUESTS_CA_BUNDLE, as a user would configure it.
 """
 
 from __future__ import annotations
@@ -50,12 +52,15 @@ def _sleep_until(moment: datetime) -> None:
         time.sleep(delay)
 
 
-def _arrival_stats(arrivals: list[float], due: float, n: int) -> dict[str, Any]:
+def _arrival_stats(stats: dict[str, Any], due: float, n: int) -> dict[str, Any]:
+    """What the receiver's /_stats says of one contender's burst."""
+    arrivals: list[float] = stats["arrivals"]
     lateness = [a - due for a in arrivals]
     last = max(arrivals) if arrivals else None
     span = (last - due) if last is not None else None
     return {
-        "delivered": len(arrivals), "expected": n,
+        "delivered": len(arrivals), "expected": n, "bad": stats.get("bad"),
+        "over_tls": stats.get("over_tls"), "tls_connections": stats.get("tls_connections"),
         "last_after_due_seconds": span,
         "first_after_due_seconds": min(lateness) if lateness else None,
         "lateness_p50": percentile(lateness, 50), "lateness_p99": percentile(lateness, 99),
@@ -99,7 +104,8 @@ def burst_heup(ctx: Context, db: str, url: str, n: int) -> dict[str, Any]:
     ctx.receiver.reset()
     service = start_service(ctx.workdir, url, ctx.channel_url, product=ctx.product,
                             workers=ctx.workers, log_name=f"service-{db}-burst-{n}.log",
-                            extra_env=service_env() if ctx.own_channels else None)
+                            extra_env={**(service_env() if ctx.own_channels else {}),
+                                       **ctx.trust_env})
     out: dict[str, Any] = {"ready_seconds": service.ready_seconds}
     try:
         out["ready_before_due"] = time.time() < due.timestamp()
@@ -121,7 +127,7 @@ def burst_heup(ctx: Context, db: str, url: str, n: int) -> dict[str, Any]:
     finally:
         out["exit_code"] = service.stop()
     stats = ctx.receiver.stats()
-    out["receiver"] = _arrival_stats(stats["arrivals"], due.timestamp(), n)
+    out["receiver"] = _arrival_stats(stats, due.timestamp(), n)
     out["service_record"] = _service_lateness(db, url)
     out["cpu_ms_per_reminder"] = (1000 * out["cpu_seconds"] / stats["count"]
                                   if stats["count"] else None)
@@ -149,7 +155,8 @@ def burst_naive(ctx: Context, db: str, url: str, n: int) -> dict[str, Any]:
         process = subprocess.Popen(
             [PYTHON, "-m", "benchmarks.naive", "--db", url, "--url", ctx.channel_url,
              *(["--own"] if ctx.own_channels else [])],
-            cwd=ctx.workdir, env=bench_env(ctx.product), stdout=subprocess.PIPE,
+            cwd=ctx.workdir, env={**bench_env(ctx.product), **ctx.trust_env},
+            stdout=subprocess.PIPE,
             stderr=(ctx.workdir / f"naive-{db}-{n}.log").open("wb"))
         try:
             assert process.stdout is not None
@@ -172,7 +179,7 @@ def burst_naive(ctx: Context, db: str, url: str, n: int) -> dict[str, Any]:
         finally:
             stop_process(process)
         stats = ctx.receiver.stats()
-        out["receiver"] = _arrival_stats(stats["arrivals"], due.timestamp(), n)
+        out["receiver"] = _arrival_stats(stats, due.timestamp(), n)
         out["cpu_ms_per_reminder"] = (1000 * out["cpu_seconds"] / stats["count"]
                                       if stats["count"] else None)
         return out
@@ -185,9 +192,12 @@ def burst_limit(ctx: Context, url: str, n: int) -> dict[str, Any]:
     ctx.receiver.reset()
     result = child(["benchmarks.limit", "--db", url, "--url", ctx.channel_url,
                     "--concurrency", str(ctx.workers),
-                    *(["--own"] if ctx.own_channels else [])], ctx, timeout=600)
+                    *(["--own"] if ctx.own_channels else [])], ctx, timeout=600,
+                   extra_env=ctx.trust_env)
     stats = ctx.receiver.stats()
     result["receiver_count"] = stats["count"]
+    result["receiver_bad"], result["receiver_over_tls"] = stats["bad"], stats["over_tls"]
+    result["receiver_tls_connections"] = stats["tls_connections"]
     result["cpu_ms_per_reminder"] = 1000 * result["cpu_seconds"] / max(1, result["posts"])
     return result
 

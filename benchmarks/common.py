@@ -143,9 +143,11 @@ class ChildContext(Protocol):
     product: Path | None
 
 
-def child(args: list[str], ctx: ChildContext, timeout: float) -> dict[str, Any]:
+def child(args: list[str], ctx: ChildContext, timeout: float,
+          extra_env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run `python -m ...` with the product first on the path; return its last JSON line."""
-    result = subprocess.run([PYTHON, "-m", *args], cwd=ctx.workdir, env=bench_env(ctx.product),
+    result = subprocess.run([PYTHON, "-m", *args], cwd=ctx.workdir,
+                            env={**bench_env(ctx.product), **(extra_env or {})},
                             capture_output=True, text=True, timeout=timeout)
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(args[:1])} failed ({result.returncode}):\n"
@@ -199,19 +201,51 @@ class Receiver:
         stop_process(self.process)
 
 
-def start_receiver(workdir: Path) -> Receiver:
+@dataclass
+class TlsReceiver(Receiver):
+    """The receiver also listening with TLS: `port` stays its plain port (control and
+    the plain channels), `tls_port` takes the ntfys:// deliveries with a certificate
+    from a throwaway CA whose certificate is `ca_bundle` (what REQUESTS_CA_BUNDLE names)."""
+
+    tls_port: int = 0
+    ca_bundle: Path = Path()
+
+    @property
+    def trust_env(self) -> dict[str, str]:
+        """What a user sets so that requests (and so Apprise and heupreminder) trusts the CA."""
+        return {"REQUESTS_CA_BUNDLE": str(self.ca_bundle)}
+
+
+def _throwaway_ca(workdir: Path) -> tuple[Path, Path]:
+    """A trustme CA and a certificate for 127.0.0.1: (the CA's PEM, key + chain PEM)."""
+    import trustme  # the test extra; only the TLS channels need it
+
+    ca = trustme.CA()
+    ca_pem, server_pem = workdir / "receiver-ca.pem", workdir / "receiver-tls.pem"
+    ca.cert_pem.write_to_path(str(ca_pem))
+    ca.issue_cert("127.0.0.1").private_key_and_cert_chain_pem.write_to_path(str(server_pem))
+    return ca_pem, server_pem
+
+
+def start_receiver(workdir: Path, tls: bool = False) -> Receiver:
+    """The receiver process; with `tls`, a TlsReceiver with a fresh CA and a TLS port."""
     ready = workdir / "receiver.port"
     ready.unlink(missing_ok=True)
+    ca_pem, server_pem = _throwaway_ca(workdir) if tls else (None, None)
     log = (workdir / "receiver.log").open("wb")
     process = subprocess.Popen(
-        [PYTHON, "-m", "benchmarks.receiver", "--ready-file", str(ready)],
+        [PYTHON, "-m", "benchmarks.receiver", "--ready-file", str(ready),
+         *(["--tls-cert", str(server_pem)] if server_pem else [])],
         cwd=REPO_DIR, env=bench_env(None), stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 20
-    while not ready.exists() or not ready.read_text():
+    while not ready.exists() or len(ready.read_text().split()) < (2 if tls else 1):
         if process.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"the receiver did not start; see {workdir / 'receiver.log'}")
         time.sleep(0.02)
-    return Receiver(process, int(ready.read_text()))
+    ports = [int(p) for p in ready.read_text().split()]
+    if ca_pem is not None:
+        return TlsReceiver(process, ports[0], tls_port=ports[1], ca_bundle=ca_pem)
+    return Receiver(process, ports[0])
 
 
 # -- databases -------------------------------------------------------------------

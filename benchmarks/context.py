@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks import email as email_burst
-from benchmarks.common import Receiver
+from benchmarks.common import Receiver, TlsReceiver
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,8 @@ class Context:
     sizes: Sizes
     burst_timeout: float | None
     workers: int = DEFAULT_WORKERS
-    channel: str = "json"  # the burst's channel: json (a webhook), ntfy, ntfy-own or email
+    # the burst's channel: json (a webhook), ntfy, ntfy-own, ntfys-own (over TLS) or email
+    channel: str = "json"
 
     @property
     def own_channels(self) -> bool:
@@ -53,9 +54,26 @@ class Context:
         return self.channel.endswith("-own")
 
     @property
+    def tls(self) -> bool:
+        """ntfys://: to the receiver's TLS port, its throwaway CA trusted by every contender."""
+        return self.channel.startswith("ntfys")
+
+    @property
+    def trust_env(self) -> dict[str, str]:
+        """The environment a contender needs for this channel: REQUESTS_CA_BUNDLE for TLS."""
+        return self._tls_receiver().trust_env if self.tls else {}
+
+    def _tls_receiver(self) -> TlsReceiver:
+        if not isinstance(self.receiver, TlsReceiver):
+            raise RuntimeError(f"{self.channel} needs the receiver started with TLS")
+        return self.receiver
+
+    @property
     def channel_url(self) -> str:
-        """The one channel every person of the burst has, at the receiver (ntfy-own:
-        the base each person's own topic is made from)."""
+        """The one channel every person of the burst has, at the receiver (ntfy-own,
+        ntfys-own: the base each person's own topic is made from)."""
+        if self.tls:
+            return f"ntfys://127.0.0.1:{self._tls_receiver().tls_port}/reminders"
         if self.channel in ("ntfy", "ntfy-own"):
             return f"ntfy://127.0.0.1:{self.receiver.port}/reminders"
         if isinstance(self.receiver, email_burst.MailSink):  # the email burst's SMTP sink

@@ -9,7 +9,9 @@ silently drops every reminder that waits longer than a second for a thread,
 which would make it look fast by not sending.
 
 `python -m benchmarks.naive --db URL --url json://127.0.0.1:P/notify` prints
-one JSON line when its jobs are scheduled, then runs until SIGTERM.
+one JSON line when its jobs are scheduled, then runs until SIGTERM. Over TLS
+(ntfys://) Apprise trusts the CA that REQUESTS_CA_BUNDLE in its environment
+names, as a user would set it.
 """
 
 from __future__ import annotations

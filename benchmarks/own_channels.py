@@ -1,4 +1,4 @@
-"""Every person of a burst their own channel: `--channels ntfy-own`.
+"""Every person of a burst their own channel: `--channels ntfy-own` (or `ntfys-own`).
 
 A larger installation gives each person their own ntfy topic (or Telegram
 chat id, Pushover key, ...), so a burst sends one message per channel URL.
@@ -6,7 +6,8 @@ Here each burst person gets `ntfy://127.0.0.1:P/heup-<person id>` on the same
 loopback receiver, kept as the service keeps people's own channels: sealed
 in `person_channels` with a fresh HEUPREMINDER_CHANNEL_KEY, the person's
 `channels` naming it. The naive script and the limit read the same people
-and build the same per-person URLs with `own_url`.
+and build the same per-person URLs with `own_url`. `ntfys-own` is the same
+with `ntfys://` to the receiver's TLS port.
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ KEY = new_key()  # one per benchmark run: the service gets it in its environment
 
 
 def own_url(base_url: str, person_id: str) -> str:
-    """The person's own topic on the receiver of `base_url` (ntfy://host:port/anything)."""
-    origin = base_url.split("://", 1)[1].split("/", 1)[0]
-    return f"ntfy://{origin}/heup-{person_id.lower()}"
+    """The person's own topic on the receiver of `base_url` (ntfy:// or ntfys://
+    host:port/anything), in the same scheme."""
+    scheme, rest = base_url.split("://", 1)
+    return f"{scheme}://{rest.split('/', 1)[0]}/heup-{person_id.lower()}"
 
 
 def service_env() -> dict[str, str]:

@@ -111,7 +111,9 @@ def _burst(doc: dict[str, Any]) -> list[str]:
             rows += _burst_rows(f"{db} {b.get('channel', 'json')}", b)
     return ["## 2–3. Morning burst: all due at the same instant", "",
             "Every contender delivers the same reminders to the same loopback receiver "
-            "through one channel, json:// or ntfy:// (next to the database's name; naive: "
+            "through one channel, json:// or ntfy:// (next to the database's name; "
+            "ntfys:// is ntfy over TLS, the receiver's certificate from a throwaway CA that "
+            "every contender trusts through REQUESTS_CA_BUNDLE; naive: "
             "Apprise's own plugin, a new connection per reminder; heupreminder: the request "
             "Apprise builds, sent over its kept-alive aiohttp client; the limit: the same "
             "requests, built by Apprise and captured without sending, over http.client with "

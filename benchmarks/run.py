@@ -69,8 +69,9 @@ def parse_args() -> argparse.Namespace:
                         help="comma-separated: load, burst (default both)")
     parser.add_argument("--channels",
                         help="the bursts' channel, comma-separated: json (a webhook), ntfy, "
-                             "ntfy-own (each person their own topic), email (default json "
-                             "for smoke, json,ntfy for full)")
+                             "ntfy-own (each person their own topic), ntfys-own (the same "
+                             "over TLS, a throwaway CA in REQUESTS_CA_BUNDLE), email "
+                             "(default json for smoke, json,ntfy for full)")
     parser.add_argument("--contenders", default="heupreminder,naive,limit",
                         help="burst contenders (default all three)")
     parser.add_argument("--load", type=_sizes_list,
@@ -187,7 +188,9 @@ def main() -> int:
     clock = time.monotonic()
     load_at_start = load_average()
     machine = describe_machine(plan.dbs, args.pg_url, product or REPO_DIR)
-    receiver = start_receiver(args.workdir)
+    # ntfys: the receiver also listens with TLS (its control stays on the plain port)
+    receiver = start_receiver(args.workdir,
+                              tls=any(c.startswith("ntfys") for c in plan.channels))
     sink = email_burst.start_sink(args.workdir) if "email" in plan.channels else None
     ctx = Context(args.workdir, product, args.pg_url, receiver, plan.sizes, args.burst_timeout,
                   args.workers)
