@@ -201,37 +201,15 @@ class Receiver:
         stop_process(self.process)
 
 
-@dataclass
-class TlsReceiver(Receiver):
-    """The receiver also listening with TLS: `port` stays its plain port (control and
-    the plain channels), `tls_port` takes the ntfys:// deliveries with a certificate
-    from a throwaway CA whose certificate is `ca_bundle` (what REQUESTS_CA_BUNDLE names)."""
-
-    tls_port: int = 0
-    ca_bundle: Path = Path()
-
-    @property
-    def trust_env(self) -> dict[str, str]:
-        """What a user sets so that requests (and so Apprise and heupreminder) trusts the CA."""
-        return {"REQUESTS_CA_BUNDLE": str(self.ca_bundle)}
-
-
-def _throwaway_ca(workdir: Path) -> tuple[Path, Path]:
-    """A trustme CA and a certificate for 127.0.0.1: (the CA's PEM, key + chain PEM)."""
-    import trustme  # the test extra; only the TLS channels need it
-
-    ca = trustme.CA()
-    ca_pem, server_pem = workdir / "receiver-ca.pem", workdir / "receiver-tls.pem"
-    ca.cert_pem.write_to_path(str(ca_pem))
-    ca.issue_cert("127.0.0.1").private_key_and_cert_chain_pem.write_to_path(str(server_pem))
-    return ca_pem, server_pem
-
-
 def start_receiver(workdir: Path, tls: bool = False) -> Receiver:
     """The receiver process; with `tls`, a TlsReceiver with a fresh CA and a TLS port."""
     ready = workdir / "receiver.port"
     ready.unlink(missing_ok=True)
-    ca_pem, server_pem = _throwaway_ca(workdir) if tls else (None, None)
+    ca_pem, server_pem = (None, None)
+    if tls:
+        from benchmarks.tls_receiver import throwaway_ca
+
+        ca_pem, server_pem = throwaway_ca(workdir)
     log = (workdir / "receiver.log").open("wb")
     process = subprocess.Popen(
         [PYTHON, "-m", "benchmarks.receiver", "--ready-file", str(ready),
@@ -244,6 +222,8 @@ def start_receiver(workdir: Path, tls: bool = False) -> Receiver:
         time.sleep(0.02)
     ports = [int(p) for p in ready.read_text().split()]
     if ca_pem is not None:
+        from benchmarks.tls_receiver import TlsReceiver  # it builds on Receiver, here
+
         return TlsReceiver(process, ports[0], tls_port=ports[1], ca_bundle=ca_pem)
     return Receiver(process, ports[0])
 

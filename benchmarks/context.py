@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks import email as email_burst
-from benchmarks.common import Receiver, TlsReceiver
+from benchmarks.common import Receiver
+from benchmarks.tls_receiver import TlsReceiver
 
 
 @dataclass(frozen=True)
