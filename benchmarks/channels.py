@@ -51,17 +51,16 @@ from benchmarks.common import (
     DEFAULT_PG_ADMIN_URL,
     PYTHON,
     REPO_DIR,
-    Receiver,
     bench_env,
     cpu_seconds,
     describe_machine,
     free_port,
     load_average,
-    start_receiver,
     stop_process,
 )
 from benchmarks.generate import ZONES, burst_schedule
 from benchmarks.generate import insert as insert_rows
+from benchmarks.receiver_process import Receiver, start_receiver
 from heupreminder.db.migrate import upgrade
 from heupreminder.db.models import PersonChannel
 from heupreminder.delivery.channel_key import ENV_KEY, ChannelKey, new_key

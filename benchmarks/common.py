@@ -12,10 +12,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
@@ -153,79 +150,6 @@ def child(args: list[str], ctx: ChildContext, timeout: float,
         raise RuntimeError(f"{' '.join(args[:1])} failed ({result.returncode}):\n"
                            f"{result.stderr[-3000:]}")
     return dict(json.loads(result.stdout.strip().splitlines()[-1]))
-
-
-# -- the receiver ----------------------------------------------------------------
-
-
-@dataclass
-class Receiver:
-    process: subprocess.Popen[bytes]
-    port: int
-
-    @property
-    def json_url(self) -> str:
-        return f"json://127.0.0.1:{self.port}/notify"
-
-    def _call(self, path: str, method: str = "GET") -> dict[str, Any]:
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", method=method,
-                                         data=b"" if method == "POST" else None)
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return dict(json.loads(response.read()))
-
-    def reset(self) -> None:
-        self._call("/_reset", "POST")
-
-    def count(self) -> dict[str, Any]:
-        return self._call("/_count")
-
-    def stats(self) -> dict[str, Any]:
-        return self._call("/_stats")
-
-    def wait_for(self, n: int, timeout: float, idle_timeout: float = 30.0) -> dict[str, Any]:
-        """Poll until `n` posts arrived, `timeout` passed, or nothing came for `idle_timeout`."""
-        deadline = time.monotonic() + timeout
-        last_count, last_change = -1, time.monotonic()
-        while True:
-            current = self.count()
-            if current["count"] >= n:
-                return current
-            now = time.monotonic()
-            if current["count"] != last_count:
-                last_count, last_change = current["count"], now
-            if now > deadline or (current["count"] > 0 and now - last_change > idle_timeout):
-                return current
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        stop_process(self.process)
-
-
-def start_receiver(workdir: Path, tls: bool = False) -> Receiver:
-    """The receiver process; with `tls`, a TlsReceiver with a fresh CA and a TLS port."""
-    ready = workdir / "receiver.port"
-    ready.unlink(missing_ok=True)
-    ca_pem, server_pem = (None, None)
-    if tls:
-        from benchmarks.tls_receiver import throwaway_ca
-
-        ca_pem, server_pem = throwaway_ca(workdir)
-    log = (workdir / "receiver.log").open("wb")
-    process = subprocess.Popen(
-        [PYTHON, "-m", "benchmarks.receiver", "--ready-file", str(ready),
-         *(["--tls-cert", str(server_pem)] if server_pem else [])],
-        cwd=REPO_DIR, env=bench_env(None), stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 20
-    while not ready.exists() or len(ready.read_text().split()) < (2 if tls else 1):
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"the receiver did not start; see {workdir / 'receiver.log'}")
-        time.sleep(0.02)
-    ports = [int(p) for p in ready.read_text().split()]
-    if ca_pem is not None:
-        from benchmarks.tls_receiver import TlsReceiver  # it builds on Receiver, here
-
-        return TlsReceiver(process, ports[0], tls_port=ports[1], ca_bundle=ca_pem)
-    return Receiver(process, ports[0])
 
 
 # -- databases -------------------------------------------------------------------

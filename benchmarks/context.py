@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks import email as email_burst
-from benchmarks.common import Receiver
-from benchmarks.tls_receiver import TlsReceiver
+from benchmarks.receiver_process import Receiver, TlsReceiver
 
 
 @dataclass(frozen=True)

@@ -40,8 +40,9 @@ from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from benchmarks.common import PYTHON, REPO_DIR, Receiver, bench_env, check, child
+from benchmarks.common import PYTHON, REPO_DIR, bench_env, check, child
 from benchmarks.receiver import HttpProtocol, Inbox
+from benchmarks.receiver_process import Receiver
 
 # Burst sizes for email (the naive script sends ~50/s: 1,000 takes it 20 s).
 SIZES = {"smoke": (200,), "full": (1_000,)}

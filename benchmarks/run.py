@@ -41,14 +41,13 @@ from benchmarks.common import (
     BENCH_DIR,
     DEFAULT_PG_ADMIN_URL,
     REPO_DIR,
-    Receiver,
     describe_machine,
     load_average,
     log,
-    start_receiver,
 )
 from benchmarks.context import DEFAULT_WORKERS, SIZES, Context, Sizes
 from benchmarks.load import growth, run_load
+from benchmarks.receiver_process import Receiver, start_receiver
 from benchmarks.report import write_reports
 from benchmarks.service import ServiceError
 from benchmarks.targets import evaluate

@@ -69,15 +69,15 @@ def backup_sqlite(engine: Engine, revision: str) -> Path | None:
 
 def upgrade(engine: Engine) -> bool:
     """Upgrade to the newest schema; return True if anything changed."""
-    if current_revision(engine) == newest_revision_file():
+    before = current_revision(engine)
+    if before == newest_revision_file():
         return False  # the usual start: nothing to do, and no need to load Alembic
-    return _upgrade_with_alembic(engine)
+    return _upgrade_with_alembic(engine, before)
 
 
-def _upgrade_with_alembic(engine: Engine) -> bool:
+def _upgrade_with_alembic(engine: Engine, before: str | None) -> bool:
     from alembic import command
 
-    before = current_revision(engine)
     if before == head_revision():
         return False
     if before is not None:
